@@ -1,0 +1,1 @@
+"""Technological-sovereignty warehouse: Dagster code, ingestion and command line."""
