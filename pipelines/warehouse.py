@@ -94,11 +94,23 @@ def create_schemas(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(statement)
 
 
+# Lock files this process holds, with how many callers hold each: the `sovereignty` command
+# holds the lock for a whole run and the assets it executes in-process take it again.
+_HELD: dict[Path, list] = {}
+
+
 @contextlib.contextmanager
 def writer_lock(warehouse: Path) -> Iterator[None]:
     """Hold the warehouse's single-writer lock, or fail at once naming who holds it."""
     warehouse.parent.mkdir(parents=True, exist_ok=True)
-    lock_path = warehouse.with_name(warehouse.name + ".writer.lock")
+    lock_path = warehouse.with_name(warehouse.name + ".writer.lock").resolve()
+    if lock_path in _HELD:  # re-entered by the same process
+        _HELD[lock_path][1] += 1
+        try:
+            yield
+        finally:
+            _HELD[lock_path][1] -= 1
+        return
     with open(lock_path, "a+") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -111,13 +123,14 @@ def writer_lock(warehouse: Path) -> Iterator[None]:
             ) from None
         handle.seek(0)
         handle.truncate()
-        handle.write(
-            json.dumps({"pid": os.getpid(), "since": datetime.now(timezone.utc).isoformat(timespec="seconds")})
-        )
+        since = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        handle.write(json.dumps({"pid": os.getpid(), "since": since}))
         handle.flush()
+        _HELD[lock_path] = [handle, 1]
         try:
             yield
         finally:
+            del _HELD[lock_path]
             handle.seek(0)
             handle.truncate()
             fcntl.flock(handle, fcntl.LOCK_UN)

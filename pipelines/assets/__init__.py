@@ -1,0 +1,1 @@
+"""Dagster assets: raw ingestion (one per report kind) and the dbt models."""

@@ -1,0 +1,74 @@
+"""One ingestion asset per report kind, keyed raw/<kind> like the dbt sources that read them.
+
+Quarterly kinds are partitioned by quarter. A run for a set of quarters ingests the pending
+files whose rows all fall in those quarters; a file reaching outside them stays in the inbox
+for a run that covers them (the sensor and `sovereignty run` choose the quarters from the
+files, so in practice every file is covered).
+"""
+
+
+from collections import Counter
+
+import dagster as dg
+
+from pipelines.contracts import KINDS, ReportKind
+from pipelines.ingest import Ingestor, LoadResult
+from pipelines.resources import WarehouseResource
+from pipelines.settings import Settings
+
+INGESTION_GROUP = "ingestion"
+
+
+def raw_asset_key(kind: str) -> dg.AssetKey:
+    return dg.AssetKey(["raw", kind])
+
+
+def load_summary(results: list[LoadResult]) -> dict[str, dg.MetadataValue]:
+    statuses = Counter(r.status for r in results)
+    loads = [r for r in results if r.status != "deferred"]
+    return {
+        "files_loaded": dg.MetadataValue.int(statuses["loaded"]),
+        "files_duplicate": dg.MetadataValue.int(statuses["duplicate"]),
+        "files_rejected": dg.MetadataValue.int(statuses["rejected"]),
+        "files_deferred": dg.MetadataValue.int(statuses["deferred"]),
+        "rows_read": dg.MetadataValue.int(sum(r.rows_read for r in loads)),
+        "rows_loaded": dg.MetadataValue.int(sum(r.rows_loaded for r in loads)),
+        "rows_quarantined": dg.MetadataValue.int(sum(r.rows_quarantined for r in loads)),
+        "rows_skipped": dg.MetadataValue.int(sum(r.rows_skipped for r in loads)),
+        "loads": dg.MetadataValue.md(
+            "\n".join(
+                f"- `{r.file_name}`: {r.status}" + (f" ({r.error})" if r.error else f", {r.rows_loaded} rows")
+                for r in results
+            )
+            or "no pending files"
+        ),
+    }
+
+
+def ingestion_asset(kind: ReportKind, settings: Settings, partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+    deps = [raw_asset_key("benchmarks")] if kind.name == "characteristics" else []
+
+    @dg.asset(
+        key=raw_asset_key(kind.name),
+        group_name=INGESTION_GROUP,
+        deps=deps,
+        partitions_def=partitions if kind.quarterly else None,
+        backfill_policy=dg.BackfillPolicy.single_run() if kind.quarterly else None,
+        kinds={"polars", "duckdb"},
+        description=f"Every accepted row of the '{kind.name}' reports, append-only (inputs.md); "
+        "quarantined rows and the file's audit record go to the audit schema.",
+    )
+    def ingest(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+        quarters = context.partition_keys if kind.quarterly else None
+        with warehouse.writer() as con:
+            results = Ingestor(con, warehouse.home_path, settings.today).ingest_kind(kind.name, quarters)
+        for result in results:
+            if result.status == "rejected":
+                context.log.warning(f"{kind.name}: rejected {result.file_name}: {result.error}")
+        return dg.MaterializeResult(metadata=load_summary(results))
+
+    return ingest
+
+
+def ingestion_assets(settings: Settings, partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
+    return [ingestion_asset(kind, settings, partitions) for kind in KINDS.values()]

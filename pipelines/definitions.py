@@ -1,0 +1,29 @@
+"""The Dagster definitions: `dagster dev` and `sovereignty run` both load these."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from pipelines.assets.ingestion import ingestion_assets
+from pipelines.jobs import main_job
+from pipelines.partitions import quarter_partitions
+from pipelines.resources import WarehouseResource
+from pipelines.schedules import nightly_schedule
+from pipelines.sensors import inbox_sensor
+from pipelines.settings import Settings
+
+
+def build_definitions(settings: Settings) -> dg.Definitions:
+    partitions = quarter_partitions(settings)
+    return dg.Definitions(
+        assets=[*ingestion_assets(settings, partitions)],
+        jobs=[main_job],
+        sensors=[inbox_sensor(settings)],
+        schedules=[nightly_schedule(settings)],
+        resources={"warehouse": WarehouseResource.from_settings(settings)},
+        # One step at a time: DuckDB takes one writing process per file.
+        executor=dg.in_process_executor,
+    )
+
+
+defs = build_definitions(Settings.from_env())

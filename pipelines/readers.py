@@ -1,0 +1,263 @@
+"""Reading one delivered file into a frame of text cells with canonical column names.
+
+Each format's quirks (encodings, delimiters, form titles above an XLSX header, totals rows)
+end here: what leaves this module is a Polars frame of strings, one row per data row, with
+the row's number in the file, ready for validation. Anything that cannot be read raises
+RejectedFile with a reason that is recorded against the file.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from xml.etree import ElementTree
+
+import fastexcel
+import polars as pl
+
+from pipelines.contracts import ReportKind
+
+ROW_NUMBER = "_row_number"
+TOTALS_ROW = re.compile(r"^\s*(итого|total)", re.IGNORECASE)
+ACCEPTED_EXTENSIONS = {".csv": "csv", ".xlsx": "xlsx", ".parquet": "parquet"}
+# An XLSX header is looked for among the first rows only: a form title is a few rows high.
+HEADER_SEARCH_ROWS = 30
+
+
+class RejectedFile(Exception):
+    """The whole file cannot be ingested; the message is the recorded reason."""
+
+
+@dataclass
+class ParsedFile:
+    frame: pl.DataFrame  # canonical and extra columns as text, plus ROW_NUMBER
+    original_names: dict[str, str]  # frame column -> header cell as delivered
+    extra_columns: list[str]  # header cells that are not in the contract (ignored)
+    file_format: str
+    encoding: str | None = None
+    delimiter: str | None = None
+    skipped: dict[str, int] = field(default_factory=dict)  # reason -> rows skipped
+
+    @property
+    def rows_read(self) -> int:
+        return self.frame.height + sum(self.skipped.values())
+
+
+def normalise_header(cell: str | None) -> str:
+    return " ".join((cell or "").split()).lower()
+
+
+def header_mapping(kind: ReportKind, cells: list[str | None]) -> dict[int, str]:
+    """Position in the header -> canonical column, for the cells naming a contract column."""
+    names = {}
+    for column in kind.columns:
+        names[column.name] = column.name
+        names[column.alias_ru] = column.name
+    mapping = {}
+    for position, cell in enumerate(cells):
+        canonical = names.get(normalise_header(cell))
+        if canonical and canonical not in mapping.values():
+            mapping[position] = canonical
+    return mapping
+
+
+def check_required_columns(kind: ReportKind, found: set[str]) -> None:
+    if not found:
+        raise RejectedFile("no recognisable header: no cell names a column of the " f"'{kind.name}' report")
+    missing = [c.name for c in kind.columns if not c.may_be_absent and c.name not in found]
+    if missing:
+        raise RejectedFile(f"missing required column(s): {', '.join(missing)}")
+
+
+def read_report(path: Path, kind: ReportKind, content: bytes) -> ParsedFile:
+    """Read a delivered file of the given kind; raise RejectedFile if it cannot be ingested."""
+    file_format = ACCEPTED_EXTENSIONS.get(path.suffix.lower())
+    if file_format is None:
+        raise RejectedFile(
+            f"unsupported file extension '{path.suffix}': accepted are " + ", ".join(ACCEPTED_EXTENSIONS)
+        )
+    reader = {"csv": read_csv, "xlsx": read_xlsx, "parquet": read_parquet}[file_format]
+    try:
+        return reader(kind, content)
+    except RejectedFile:
+        raise
+    except Exception as error:  # every parser failure means the same thing: unreadable file
+        raise RejectedFile(f"unreadable {file_format} file: {type(error).__name__}: {error}") from error
+
+
+# --- CSV ---------------------------------------------------------------------------------
+
+
+def decode_csv(content: bytes) -> tuple[str, str]:
+    """The text and its encoding: UTF-8 (with or without BOM), else Windows-1251."""
+    if content.startswith(b"\xef\xbb\xbf"):
+        return content[3:].decode("utf-8"), "utf-8-sig"
+    try:
+        return content.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        return content.decode("cp1251"), "cp1251"
+
+
+def detect_delimiter(text: str) -> str:
+    """';' or ',' by which splits the header line into more cells (quotes respected)."""
+    first_line = text.split("\n", 1)[0]
+    unquoted = re.sub(r'"[^"]*"', "", first_line)
+    return ";" if unquoted.count(";") >= unquoted.count(",") and ";" in unquoted else ","
+
+
+def read_csv(kind: ReportKind, content: bytes) -> ParsedFile:
+    text, encoding = decode_csv(content)
+    if "\x00" in text:
+        raise RejectedFile("not a text file: it contains NUL bytes")
+    if not text.strip():
+        raise RejectedFile("no recognisable header: the file is empty")
+    delimiter = detect_delimiter(text)
+    frame = pl.read_csv(
+        io.BytesIO(text.encode("utf-8")) if encoding != "utf-8" else io.BytesIO(content),
+        separator=delimiter,
+        infer_schema=False,
+        has_header=False,
+        empty_string_is_null=True,
+        raise_if_empty=False,
+    )
+    # Record 1 is the header; data records are numbered from 2 (see docs/ingestion.md).
+    frame = frame.with_row_index(ROW_NUMBER, offset=1).with_columns(pl.col(ROW_NUMBER).cast(pl.Int64))
+    header, data = frame.head(1), frame.slice(1)
+    cells = [header[c][0] for c in frame.columns if c != ROW_NUMBER]
+    return finish(kind, data, cells, file_format="csv", encoding=encoding, delimiter=delimiter)
+
+
+# --- XLSX --------------------------------------------------------------------------------
+
+
+def first_sheet_path(archive: zipfile.ZipFile) -> str:
+    """The archive path of the workbook's first worksheet (workbook order, not file name)."""
+    ns = {
+        "m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+        "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
+    }
+    workbook = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+    first = workbook.find("m:sheets/m:sheet", ns)
+    if first is None:
+        raise RejectedFile("unreadable xlsx file: the workbook has no worksheet")
+    rel_id = first.get(f"{{{ns['r']}}}id")
+    rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+    for rel in rels:
+        if rel.get("Id") == rel_id:
+            target = rel.get("Target", "")
+            return target.lstrip("/") if target.startswith("/") else "xl/" + target
+    raise RejectedFile("unreadable xlsx file: the first worksheet is missing")
+
+
+def first_used_row(content: bytes) -> int:
+    """The Excel number of the first row holding a value: where the reader's frame starts.
+
+    The XLSX reader (calamine) drops empty rows above the first value, so Excel row numbers,
+    which people use to find a row, are recovered from the sheet XML.
+    """
+    with zipfile.ZipFile(io.BytesIO(content)) as archive, archive.open(first_sheet_path(archive)) as sheet:
+        for _, element in ElementTree.iterparse(sheet, events=("end",)):
+            if element.tag.endswith("}row"):
+                has_value = any(
+                    child.tag.endswith("}v") or child.tag.endswith("}is") for cell in element for child in cell
+                )
+                if has_value:
+                    return int(element.get("r"))
+                element.clear()
+    return 1
+
+
+def read_xlsx(kind: ReportKind, content: bytes) -> ParsedFile:
+    sheet = fastexcel.read_excel(content).load_sheet(0, header_row=None, dtypes="string")
+    frame = sheet.to_polars()
+    offset = first_used_row(content)
+    frame = frame.with_row_index(ROW_NUMBER, offset=offset).with_columns(pl.col(ROW_NUMBER).cast(pl.Int64))
+    data_columns = [c for c in frame.columns if c != ROW_NUMBER]
+    header_index = None
+    for index, row in enumerate(frame.head(HEADER_SEARCH_ROWS).select(data_columns).iter_rows()):
+        if header_mapping(kind, list(row)):
+            header_index = index
+            break
+    if header_index is None:
+        raise RejectedFile(f"no recognisable header in the first {HEADER_SEARCH_ROWS} rows of the first worksheet")
+    cells = list(frame.select(data_columns).row(header_index))
+    data = frame.slice(header_index + 1)
+    data, totals = split_trailing_totals(data, data_columns[0])
+    parsed = finish(kind, data, cells, file_format="xlsx")
+    if totals:
+        parsed.skipped["totals_row"] = totals
+    return parsed
+
+
+def split_trailing_totals(data: pl.DataFrame, first_column: str) -> tuple[pl.DataFrame, int]:
+    """Drop the totals rows (first cell starts with Итого/Total) after the last data row.
+
+    Blank rows among them stay: they are counted as blank rows like any other.
+    """
+    is_total = pl.col(first_column).str.contains(TOTALS_ROW.pattern).fill_null(False)
+    is_blank = pl.all_horizontal(pl.exclude(ROW_NUMBER).is_null())
+    flags = data.select(is_total=is_total, is_content=~(is_total | is_blank)).with_row_index("index")
+    last_content = flags.filter(pl.col("is_content"))["index"].max()
+    trailing_total = flags["is_total"] & (flags["index"] > (-1 if last_content is None else last_content))
+    return data.filter(~trailing_total), int(trailing_total.sum())
+
+
+# --- Parquet -----------------------------------------------------------------------------
+
+
+def read_parquet(kind: ReportKind, content: bytes) -> ParsedFile:
+    frame = pl.read_parquet(io.BytesIO(content))
+    cells = list(frame.columns)
+    as_text = frame.select(pl.all().cast(pl.String))
+    as_text = as_text.with_row_index(ROW_NUMBER, offset=1).with_columns(pl.col(ROW_NUMBER).cast(pl.Int64))
+    return finish(kind, as_text, cells, file_format="parquet")
+
+
+# --- common ------------------------------------------------------------------------------
+
+
+def finish(
+    kind: ReportKind,
+    data: pl.DataFrame,
+    header_cells: list[str | None],
+    *,
+    file_format: str,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+) -> ParsedFile:
+    """Name the columns after the contract, keep extras for the record, count blank rows."""
+    positions = [c for c in data.columns if c != ROW_NUMBER]
+    mapping = header_mapping(kind, header_cells)
+    check_required_columns(kind, set(mapping.values()))
+    renames, original_names, extras = {}, {}, []
+    for position, column in enumerate(positions):
+        cell = header_cells[position]
+        if position in mapping:
+            renames[column] = mapping[position]
+        elif cell is not None and str(cell).strip():
+            extras.append(str(cell).strip())
+            renames[column] = f"_extra_{len(extras)}"
+        else:
+            renames[column] = f"_unnamed_{position}"
+        original = str(cell).strip() if cell is not None and str(cell).strip() else f"column {position + 1}"
+        while original in original_names.values():  # repeated header cells stay distinguishable
+            original += "'"
+        original_names[renames[column]] = original
+    data = data.rename(renames).with_columns(pl.exclude(ROW_NUMBER).str.strip_chars())
+    blank = pl.all_horizontal((pl.exclude(ROW_NUMBER).is_null()) | (pl.exclude(ROW_NUMBER) == ""))
+    blank_rows = data.filter(blank).height
+    data = data.filter(~blank)
+    parsed = ParsedFile(
+        frame=data,
+        original_names=original_names,
+        extra_columns=extras,
+        file_format=file_format,
+        encoding=encoding,
+        delimiter=delimiter,
+    )
+    if blank_rows:
+        parsed.skipped["blank_row"] = blank_rows
+    return parsed

@@ -1,0 +1,48 @@
+"""The warehouse as a Dagster resource: every asset that writes to DuckDB opens it through here."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+
+from pipelines.settings import Settings
+from pipelines.warehouse import connect, create_schemas, writer_lock
+
+
+class WarehouseResource(dg.ConfigurableResource):
+    """The DuckDB file of one SOVEREIGNTY_HOME.
+
+    A connection is opened per step and closed at its end: dbt runs in a subprocess that must
+    be able to open the same file, which DuckDB refuses while another process has it open.
+    """
+
+    home: str
+    memory_limit: str = "4GB"
+    threads: int = 2
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "WarehouseResource":
+        return cls(home=str(settings.home), memory_limit=settings.duckdb_memory_limit, threads=settings.duckdb_threads)
+
+    @property
+    def home_path(self) -> Path:
+        return Path(self.home)
+
+    @property
+    def path(self) -> Path:
+        return self.home_path / "warehouse.duckdb"
+
+    @contextlib.contextmanager
+    def writer(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A writing connection, under the single-writer lock, with the raw and audit schemas."""
+        with writer_lock(self.path):
+            con = connect(self.path, memory_limit=self.memory_limit, threads=self.threads)
+            try:
+                create_schemas(con)
+                yield con
+            finally:
+                con.close()

@@ -1,0 +1,49 @@
+"""Where state lives and how hard the machine may be used: every setting comes from the environment.
+
+`SOVEREIGNTY_HOME` (default ./data) holds all state, so a second home is a second, independent
+installation; tests use a temporary one.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    duckdb_memory_limit: str  # DuckDB spills to disk beyond it
+    duckdb_threads: int
+    today: date  # "now" for the not-in-the-future rules; pinned in tests and the demo
+
+    @property
+    def warehouse(self) -> Path:
+        return self.home / "warehouse.duckdb"
+
+    @property
+    def dagster_home(self) -> Path:
+        return self.home / "dagster"
+
+    @classmethod
+    def from_env(cls) -> "Settings":
+        today = os.environ.get("SOVEREIGNTY_TODAY")
+        return cls(
+            home=Path(os.environ.get("SOVEREIGNTY_HOME", "data")).resolve(),
+            duckdb_memory_limit=os.environ.get("SOVEREIGNTY_DUCKDB_MEMORY", "4GB"),
+            duckdb_threads=int(os.environ.get("SOVEREIGNTY_DUCKDB_THREADS", os.cpu_count() or 2)),
+            today=date.fromisoformat(today) if today else date.today(),
+        )
+
+    def export_for_dbt(self) -> dict[str, str]:
+        """Environment for the dbt subprocess: profiles.yml reads the warehouse path from it."""
+        return {
+            "SOVEREIGNTY_WAREHOUSE": str(self.warehouse),
+            "SOVEREIGNTY_DUCKDB_MEMORY": self.duckdb_memory_limit,
+            "SOVEREIGNTY_DBT_THREADS": str(self.duckdb_threads),
+        }
