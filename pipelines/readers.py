@@ -21,7 +21,7 @@ import polars as pl
 from pipelines.contracts import ReportKind
 
 ROW_NUMBER = "_row_number"
-TOTALS_ROW = re.compile(r"^\s*(итого|total)", re.IGNORECASE)
+TOTALS_ROW = r"(?i)^\s*(итого|total)"
 ACCEPTED_EXTENSIONS = {".csv": "csv", ".xlsx": "xlsx", ".parquet": "parquet"}
 # An XLSX header is looked for among the first rows only: a form title is a few rows high.
 HEADER_SEARCH_ROWS = 30
@@ -197,7 +197,7 @@ def split_trailing_totals(data: pl.DataFrame, first_column: str) -> tuple[pl.Dat
 
     Blank rows among them stay: they are counted as blank rows like any other.
     """
-    is_total = pl.col(first_column).str.contains(TOTALS_ROW.pattern).fill_null(False)
+    is_total = pl.col(first_column).str.contains(TOTALS_ROW).fill_null(False)
     is_blank = pl.all_horizontal(pl.exclude(ROW_NUMBER).is_null())
     flags = data.select(is_total=is_total, is_content=~(is_total | is_blank)).with_row_index("index")
     last_content = flags.filter(pl.col("is_content"))["index"].max()

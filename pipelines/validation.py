@@ -83,7 +83,9 @@ def typed_value(kind: ReportKind, column: str) -> pl.Expr:
     match spec.type:
         case ColumnType.DECIMAL | ColumnType.MEASURE:
             value = parse_number(cell)
-            return value.fill_null(0.0) if spec.missing_is_zero else value
+            if spec.missing_is_zero:  # an empty cell is zero; an unparseable one stays null (an error)
+                return pl.when(cell.is_null()).then(pl.lit(0.0)).otherwise(value)
+            return value
         case ColumnType.INTEGER:
             value = parse_number(cell)
             return pl.when(value == value.round(0)).then(value.cast(pl.Int64, strict=False))
@@ -209,7 +211,8 @@ def content_rules(kind: ReportKind, ctx: ValidationContext) -> list[Rule]:
                 Rule(
                     "parameter_code.not_in_benchmarks",
                     "hard",
-                    ~pl.struct("okpd2", "parameter_code").is_in(known.to_struct().implode()),
+                    pl.all_horizontal(pl.col("okpd2", "parameter_code").is_not_null())
+                    & ~pl.struct("okpd2", "parameter_code").is_in(known.to_struct().implode()),
                 ),
                 *positive("value"),
             ]

@@ -1,0 +1,37 @@
+# Two commands on a fresh machine with Python 3.11 and make: `make run` and `make test`.
+# The environment is built once from the lock file; later calls reuse it.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+UV_VERSION := 0.13.9
+INSTALLED := $(VENV)/.installed
+export SOVEREIGNTY_HOME ?= $(CURDIR)/data
+
+.PHONY: run test demo lock bench clean-home
+
+$(INSTALLED): requirements.lock pyproject.toml
+	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required, found " + sys.version'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --require-hashes -r requirements.lock
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	touch $(INSTALLED)
+
+# The demo reports are written once per home; a second `make run` ingests nothing new.
+$(SOVEREIGNTY_HOME)/demo/manifest.json: | $(INSTALLED)
+	$(BIN)/sovereignty demo --scale small --seed 42
+
+run: $(INSTALLED) $(SOVEREIGNTY_HOME)/demo/manifest.json
+	$(BIN)/sovereignty run
+
+test: $(INSTALLED)
+	$(BIN)/python -m pytest
+
+# Regenerate requirements.lock after changing dependencies in pyproject.toml.
+lock: $(INSTALLED)
+	$(BIN)/uv pip compile pyproject.toml --extra test --python-version 3.11 --generate-hashes --quiet -o requirements.lock
+
+clean-home:
+	rm -rf $(SOVEREIGNTY_HOME)/inbox $(SOVEREIGNTY_HOME)/processed $(SOVEREIGNTY_HOME)/rejected \
+	       $(SOVEREIGNTY_HOME)/published $(SOVEREIGNTY_HOME)/demo $(SOVEREIGNTY_HOME)/dagster \
+	       $(SOVEREIGNTY_HOME)/warehouse.duckdb*

@@ -1,0 +1,50 @@
+{#- Incremental quarterly models: which quarters to (re)build.
+
+    Every quarterly model stamps each row with last_load_id, the newest load any of its inputs'
+    rows for that quarter came from. raw is append-only and _load_id increases with arrival, so a
+    quarter's inputs changed exactly when some input now holds a newer load for it than the model
+    recorded. Those quarters (and quarters the model does not hold yet) are rebuilt whole:
+    delete+insert on period replaces every row of the quarter, so rows that a revision removed
+    (a product an enterprise no longer reports) disappear too.
+
+    inputs: list of [relation, load id column] pairs, each relation with a period column.
+    incremental: pass is_incremental() from the model (unit tests can only override macros a model
+        calls directly).
+    The orchestrator may force quarters with --vars '{periods: ["2025-Q1"]}'; they are added to
+    the detected ones.
+
+    Returns a query of (period, last_load_id): the quarters to build with their stamp.
+    Caveat: a change to a reference seed (a product moved to another area) is not a load; run
+    with --full-refresh after changing seeds. -#}
+{% macro periods_to_build(inputs, incremental) %}
+    {%- set forced_periods = var('periods', []) -%}
+    {%- if forced_periods is string -%}{%- set forced_periods = [forced_periods] -%}{%- endif -%}
+    select input_loads.period, input_loads.last_load_id
+    from (
+        select all_inputs.period, max(all_inputs.load_id) as last_load_id
+        from (
+            {%- for relation, load_id_column in inputs %}
+            select period, {{ load_id_column }} as load_id from {{ relation }}
+            {%- if not loop.last %}
+            union all
+            {%- endif %}
+            {%- endfor %}
+        ) as all_inputs
+        group by all_inputs.period
+    ) as input_loads
+    {%- if incremental %}
+    left join (
+        select period, max(last_load_id) as last_load_id
+        from {{ this }}
+        group by period
+    ) as built
+        on built.period = input_loads.period
+    where built.period is null
+        or input_loads.last_load_id > built.last_load_id
+        {%- if forced_periods | length > 0 %}
+        or input_loads.period in (
+            {%- for period in forced_periods %}'{{ period }}'{% if not loop.last %}, {% endif %}{% endfor -%}
+        )
+        {%- endif %}
+    {%- endif %}
+{% endmacro %}

@@ -1,0 +1,156 @@
+"""The `sovereignty` command: demo, run, status (outputs.md, "Command line")."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+import dagster as dg
+import duckdb
+
+from pipelines.jobs import MAIN_JOB, InboxPlan, inbox_plan
+from pipelines.settings import Settings
+from pipelines.warehouse import WarehouseBusyError, connect, create_schemas, writer_lock
+
+EXIT_FAILED = 1
+EXIT_BUSY = 3
+
+DAGSTER_YAML = """\
+# Written by `sovereignty run`. Runs are serialised: DuckDB takes one writing process per file.
+run_queue:
+  max_concurrent_runs: 1
+telemetry:
+  enabled: false
+"""
+
+
+def dagster_instance(settings: Settings) -> dg.DagsterInstance:
+    """The persistent Dagster instance of this home, so `dagster dev` shows the command's runs."""
+    settings.dagster_home.mkdir(parents=True, exist_ok=True)
+    config = settings.dagster_home / "dagster.yaml"
+    if not config.exists():
+        config.write_text(DAGSTER_YAML)
+    os.environ["DAGSTER_HOME"] = str(settings.dagster_home)
+    return dg.DagsterInstance.get()
+
+
+def execute_main_job(settings: Settings, plan: InboxPlan) -> dg.ExecuteInProcessResult:
+    from pipelines.definitions import build_definitions  # heavy: only commands that run need it
+
+    defs = build_definitions(settings)
+    job = defs.resolve_job_def(MAIN_JOB)
+    selection = None
+    if not plan.quarters:  # nothing quarterly pending: leave the partitioned assets out of the run
+        partitioned = {key for key, node in job.asset_layer.asset_graph.asset_nodes_by_key.items() if node.partitions_def}
+        selection = [key for key in defs.resolve_all_asset_keys() if key not in partitioned]
+    return job.execute_in_process(
+        instance=dagster_instance(settings),
+        tags=plan.run_tags(),
+        asset_selection=selection,
+        raise_on_error=False,
+        # The command prints its own summary; Dagster's step log stays in the run's event log.
+        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+    )
+
+
+def last_load_id(con: duckdb.DuckDBPyConnection) -> int:
+    return con.execute("select coalesce(max(load_id), 0) from audit.loads").fetchone()[0]
+
+
+def print_load_summary(con: duckdb.DuckDBPyConnection, after_load_id: int) -> None:
+    rows = con.execute(
+        """
+        select kind,
+               count(*) filter (where status = 'loaded') as loaded,
+               count(*) filter (where status = 'duplicate') as duplicate,
+               count(*) filter (where status = 'rejected') as rejected,
+               sum(rows_read), sum(rows_loaded), sum(rows_quarantined), sum(rows_skipped)
+        from audit.loads where load_id > ? group by kind order by kind
+        """,
+        [after_load_id],
+    ).fetchall()
+    header = ("kind", "files", "duplicate", "rejected", "rows read", "loaded", "quarantined", "skipped")
+    print("{:<16}{:>7}{:>11}{:>10}{:>12}{:>12}{:>13}{:>9}".format(*header))
+    for row in rows:
+        print("{:<16}{:>7}{:>11}{:>10}{:>12}{:>12}{:>13}{:>9}".format(*row))
+
+
+def command_run(settings: Settings) -> int:
+    with writer_lock(settings.warehouse):
+        plan = inbox_plan(settings)
+        if plan.empty:
+            print(f"Nothing new in {settings.home / 'inbox'}: the warehouse is up to date.")
+            return 0
+        with connect(settings.warehouse) as con:
+            create_schemas(con)
+            before = last_load_id(con)
+        result = execute_main_job(settings, plan)
+        with connect(settings.warehouse) as con:
+            print_load_summary(con, before)
+    if not result.success:
+        for event in result.all_events:
+            if event.is_step_failure:
+                print(f"FAILED {event.step_key}: {event.step_failure_data.error.message.strip()}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"Warehouse: {settings.warehouse}")
+    return 0
+
+
+def command_status(settings: Settings) -> int:
+    plan = inbox_plan(settings)
+    print(f"Home: {settings.home}")
+    print("Inbox: " + (", ".join(f"{k} {len(v)}" for k, v in plan.files.items() if v) or "empty"))
+    if not settings.warehouse.exists():
+        print("No warehouse yet: run `sovereignty run`.")
+        return 0
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        print("Last loads:")
+        for row in con.execute(
+            "select load_id, kind, file_name, status, rows_loaded, rows_quarantined, error "
+            "from audit.loads order by load_id desc limit 10"
+        ).fetchall():
+            print("  #{} {} {}: {} ({} loaded, {} quarantined){}".format(*row[:6], f" {row[6]}" if row[6] else ""))
+        attempt = con.execute(
+            "select started_at, outcome, release_id, reason from audit.publications order by attempt_id desc limit 1"
+        ).fetchone()
+        print("Last publication: " + (" ".join(str(v) for v in attempt if v is not None) if attempt else "none yet"))
+    return 0
+
+
+def command_demo(settings: Settings, scale: str, seed: int) -> int:
+    from pipelines.demo import generate_demo
+
+    manifest = generate_demo(settings.home, scale=scale, seed=seed, today=settings.today)
+    print(f"Wrote {len(manifest['files'])} demo report files into {settings.home / 'inbox'}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="sovereignty", description=__doc__)
+    commands = top.add_subparsers(dest="command", required=True)
+    demo = commands.add_parser("demo", help="write a realistic synthetic set of reports into the inbox")
+    demo.add_argument("--scale", choices=["small", "national"], default="small")
+    demo.add_argument("--seed", type=int, default=42)
+    commands.add_parser("run", help="ingest the inbox, build, check and publish")
+    commands.add_parser("status", help="the inbox, the last loads, the last publication attempt")
+    return top
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    settings = Settings.from_env()
+    try:
+        if args.command == "demo":
+            return command_demo(settings, args.scale, args.seed)
+        if args.command == "run":
+            return command_run(settings)
+        return command_status(settings)
+    except WarehouseBusyError as busy:
+        print(busy, file=sys.stderr)
+        return EXIT_BUSY
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipelines.ingest import INGESTION_ORDER, Ingestor
+from pipelines.warehouse import create_schemas
+
+TODAY = date(2026, 11, 28)
+
+
+class Warehouse:
+    """A warehouse in a temporary home, ingesting its inbox the way the assets do."""
+
+    def __init__(self, home: Path):
+        self.home = home
+        self.con = duckdb.connect(str(home / "warehouse.duckdb"))
+        create_schemas(self.con)
+
+    def ingest(self, *kinds: str):
+        ingestor = Ingestor(self.con, self.home, TODAY)
+        return [result for kind in (kinds or INGESTION_ORDER) for result in ingestor.ingest_kind(kind)]
+
+    def rows(self, sql: str, params=None) -> list[tuple]:
+        return self.con.execute(sql, params or []).fetchall()
+
+    def value(self, sql: str, params=None):
+        return self.con.execute(sql, params or []).fetchone()[0]
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch) -> Path:
+    monkeypatch.setenv("SOVEREIGNTY_HOME", str(tmp_path))
+    monkeypatch.setenv("SOVEREIGNTY_TODAY", TODAY.isoformat())
+    return tmp_path
+
+
+@pytest.fixture
+def warehouse(home):
+    wh = Warehouse(home)
+    yield wh
+    wh.con.close()
