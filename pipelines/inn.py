@@ -52,7 +52,7 @@ def _digit_expr(inn: pl.Expr, position: int) -> pl.Expr:
 
 def inn_is_valid_expr(inn: pl.Expr) -> pl.Expr:
     """True when the text is a 10- or 12-digit INN with valid check digits (null stays null)."""
-    digits_only = inn.str.contains(r"^(\d{10}|\d{12})$")
+    digits_only = inn.str.contains(r"^([0-9]{10}|[0-9]{12})$")
     valid_10 = _check_digit_expr(inn, WEIGHTS_10) == _digit_expr(inn, 9)
     valid_12 = (_check_digit_expr(inn, WEIGHTS_12_FIRST) == _digit_expr(inn, 10)) & (
         _check_digit_expr(inn, WEIGHTS_12_SECOND) == _digit_expr(inn, 11)

@@ -11,10 +11,10 @@ ROMAN = {"I": 1, "II": 2, "III": 3, "IV": 4}
 
 # Each accepted spelling, as a regex with named groups year and q (digit) or roman.
 QUARTER_PATTERNS = (
-    r"^(?P<year>\d{4})\s*-?\s*[QqКк](?P<q>[1-4])$",  # 2025-Q1, 2025Q1
-    r"^[QqКк](?P<q>[1-4])\s*-?\s*(?P<year>\d{4})$",  # Q1 2025
-    r"^(?P<q>[1-4])\s*(?:кв\.?|квартал)\s*(?P<year>\d{4})(?:\s*г\.?)?$",  # 1 кв. 2025
-    r"^(?P<roman>IV|I{1,3})\s*(?:кв\.?|квартал)\s*(?P<year>\d{4})(?:\s*г\.?)?$",  # I квартал 2025
+    r"^(?P<year>[0-9]{4})\s*-?\s*[QqКк](?P<q>[1-4])$",  # 2025-Q1, 2025Q1
+    r"^[QqКк](?P<q>[1-4])\s*-?\s*(?P<year>[0-9]{4})$",  # Q1 2025
+    r"^(?P<q>[1-4])\s*(?:кв\.?|квартал)\s*(?P<year>[0-9]{4})(?:\s*г\.?)?$",  # 1 кв. 2025
+    r"^(?P<roman>IV|I{1,3})\s*(?:кв\.?|квартал)\s*(?P<year>[0-9]{4})(?:\s*г\.?)?$",  # I квартал 2025
 )
 _COMPILED = tuple(re.compile(p, re.IGNORECASE) for p in QUARTER_PATTERNS)
 

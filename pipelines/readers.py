@@ -109,9 +109,9 @@ def detect_delimiter(text: str) -> str:
 
 
 def read_csv(kind: ReportKind, content: bytes) -> ParsedFile:
-    text, encoding = decode_csv(content)
-    if "\x00" in text:
+    if b"\x00" in content:
         raise RejectedFile("not a text file: it contains NUL bytes")
+    text, encoding = decode_csv(content)
     if not text.strip():
         raise RejectedFile("no recognisable header: the file is empty")
     delimiter = detect_delimiter(text)

@@ -20,13 +20,13 @@ from pipelines.periods import parse_quarter_expr, quarter_of
 from pipelines.readers import ROW_NUMBER
 
 TEXT_PREFIX = "__text_"
-NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+NUMBER = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
 DASHES = ["-", "–", "—"]
 # DECIMAL(18,3) holds 15 digits before the point: a larger money value cannot be stored.
 DECIMAL_LIMIT = 1e15
 # Code columns that XLSX files may store as numbers ("796.0"): the ".0" is the reader's, not the sender's.
 NUMERIC_CODE_COLUMNS = ("inn", "region_code", "okei")
-OKVED2_PATTERN = r"^\d{2}(\.\d{1,2}(\.\d{1,2})?)?$"
+OKVED2_PATTERN = r"^[0-9]{2}(\.[0-9]{1,2}(\.[0-9]{1,2})?)?$"
 
 
 @dataclass(frozen=True)
@@ -136,7 +136,7 @@ def in_catalogue(column: str, codes: list[str]) -> Rule:
 
 def inn_rules() -> list[Rule]:
     inn = pl.col("inn")
-    well_formed = inn.str.contains(r"^(\d{10}|\d{12})$")
+    well_formed = inn.str.contains(r"^([0-9]{10}|[0-9]{12})$")
     return [
         Rule("inn.not_10_or_12_digits", "hard", ~well_formed),
         Rule("inn.check_digits", "hard", well_formed & ~inn_is_valid_expr(inn)),

@@ -1,0 +1,32 @@
+-- Enterprise production reports in force: for each (inn, period) every row of the latest load
+-- that reported that enterprise and quarter (a revision replaces the whole report).
+with producer as (
+    select * from {{ latest_revision(source('raw', 'producer'), ['inn', 'period'], keep='latest_load') }} as revised
+)
+
+select
+    cast(period as {{ dbt.type_string() }}) as period,
+    {{ period_year('period') }} as year,
+    {{ period_quarter('period') }} as quarter,
+    cast(inn as {{ dbt.type_string() }}) as inn,
+    cast(enterprise_name as {{ dbt.type_string() }}) as enterprise_name,
+    cast(region_code as {{ dbt.type_string() }}) as region_code,
+    cast(okved2 as {{ dbt.type_string() }}) as okved2,
+    cast(okpd2 as {{ dbt.type_string() }}) as okpd2,
+    cast(output_qty as decimal(18, 3)) as output_qty,
+    cast(okei as {{ dbt.type_string() }}) as okei,
+    cast(output_value as decimal(18, 3)) as output_value,
+    -- inputs.md: a missing export_value / rnd_expenses means zero
+    cast(coalesce(export_value, 0) as decimal(18, 3)) as export_value,
+    cast(components_cost as decimal(18, 3)) as components_cost,
+    cast(imported_components_cost as decimal(18, 3)) as imported_components_cost,
+    cast(technology_origin as {{ dbt.type_string() }}) as technology_origin,
+    cast(coalesce(rnd_expenses, 0) as decimal(18, 3)) as rnd_expenses,
+    cast(employees as bigint) as employees,
+    cast(trl as bigint) as trl,
+    cast(_load_id as bigint) as load_id,
+    cast(_source_file as {{ dbt.type_string() }}) as source_file,
+    cast(_row_number as bigint) as source_row_number,
+    _ingested_at as ingested_at,
+    _soft_flags as soft_flags
+from producer
