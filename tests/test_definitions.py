@@ -1,0 +1,61 @@
+"""The Dagster definitions load, and the sensor and schedule request runs over the inbox's quarters."""
+
+from __future__ import annotations
+
+import dagster as dg
+from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+
+from pipelines.definitions import build_definitions
+from pipelines.settings import Settings
+from tests.reports import csv_bytes, deliver, row
+
+
+def test_definitions_load_with_every_ingestion_asset(home):
+    defs = build_definitions(Settings.from_env())
+    keys = {key.to_user_string() for key in defs.resolve_all_asset_keys()}
+    assert {f"raw/{kind}" for kind in ("producer", "trade", "regional", "characteristics", "benchmarks", "targets")} <= keys
+    job = defs.resolve_job_def("sovereignty_run")
+    assert job.partitions_def is not None
+    assert "2026-Q4" in job.partitions_def.get_partition_keys()
+    assert "2027-Q1" not in job.partitions_def.get_partition_keys()
+
+
+def test_the_module_level_definitions_load():
+    from pipelines import definitions
+
+    assert isinstance(definitions.defs, dg.Definitions)
+
+
+def test_sensor_requests_one_run_covering_the_pending_quarters(home):
+    defs = build_definitions(Settings.from_env())
+    sensor = defs.resolve_sensor_def("inbox_arrivals")
+    with dg.build_sensor_context() as context:
+        assert isinstance(sensor(context), dg.SkipReason)
+    deliver(home, "trade", "q1.csv", csv_bytes([row("trade", period="2025-Q1")]))
+    deliver(home, "producer", "q3.csv", csv_bytes([row("producer", period="2025-Q3")]))
+    with dg.build_sensor_context() as context:
+        request = sensor(context)
+    assert request.tags[ASSET_PARTITION_RANGE_START_TAG] == "2025-Q1"
+    assert request.tags[ASSET_PARTITION_RANGE_END_TAG] == "2025-Q3"
+    with dg.build_sensor_context() as context:
+        assert sensor(context).run_key == request.run_key  # same files, same run key
+
+
+def test_schedule_skips_an_empty_inbox(home):
+    defs = build_definitions(Settings.from_env())
+    schedule = defs.resolve_schedule_def("nightly_run")
+    with dg.build_schedule_context() as context:
+        assert isinstance(schedule(context), dg.SkipReason)
+
+
+def test_a_partitioned_run_ingests_the_pending_files(home):
+    deliver(home, "trade", "q1.csv", csv_bytes([row("trade", period="2025-Q1")]))
+    defs = build_definitions(Settings.from_env())
+    result = defs.resolve_job_def("sovereignty_run").execute_in_process(
+        instance=dg.DagsterInstance.ephemeral(),
+        tags={ASSET_PARTITION_RANGE_START_TAG: "2025-Q1", ASSET_PARTITION_RANGE_END_TAG: "2025-Q1"},
+        asset_selection=[dg.AssetKey(["raw", "trade"])],
+    )
+    assert result.success
+    (materialization,) = result.asset_materializations_for_node("raw__trade")
+    assert materialization.metadata["rows_loaded"].value == 1
