@@ -7,7 +7,10 @@ UV_VERSION := 0.13.9
 INSTALLED := $(VENV)/.installed
 export SOVEREIGNTY_HOME ?= $(CURDIR)/data
 
-.PHONY: run test demo lock bench clean-home
+MANIFEST := dbt_project/target/manifest.json
+DBT_SOURCES := dbt_project/dbt_project.yml dbt_project/profiles.yml $(shell find dbt_project/models dbt_project/seeds dbt_project/macros dbt_project/tests -type f 2>/dev/null)
+
+.PHONY: run test lock clean-home
 
 $(INSTALLED): requirements.lock pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required, found " + sys.version'
@@ -17,14 +20,19 @@ $(INSTALLED): requirements.lock pyproject.toml
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	touch $(INSTALLED)
 
+# The dbt manifest is built here, once per change of the dbt project, not at every Dagster load.
+$(MANIFEST): $(INSTALLED) $(DBT_SOURCES)
+	cd dbt_project && ../$(BIN)/dbt parse --profiles-dir . --quiet
+	touch $(MANIFEST)
+
 # The demo reports are written once per home; a second `make run` ingests nothing new.
 $(SOVEREIGNTY_HOME)/demo/manifest.json: | $(INSTALLED)
 	$(BIN)/sovereignty demo --scale small --seed 42
 
-run: $(INSTALLED) $(SOVEREIGNTY_HOME)/demo/manifest.json
+run: $(INSTALLED) $(MANIFEST) $(SOVEREIGNTY_HOME)/demo/manifest.json
 	$(BIN)/sovereignty run
 
-test: $(INSTALLED)
+test: $(INSTALLED) $(MANIFEST)
 	$(BIN)/python -m pytest
 
 # Regenerate requirements.lock after changing dependencies in pyproject.toml.

@@ -127,6 +127,17 @@ def command_demo(settings: Settings, scale: str, seed: int) -> int:
     return 0
 
 
+def command_sql(settings: Settings, query: str | None) -> int:
+    """Read-only SQL on the warehouse with the project's own DuckDB 2.0 (see README, analysts)."""
+    statements = query if query is not None else sys.stdin.read()
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        for statement in con.extract_statements(statements):  # a ';' inside a literal stays in it
+            relation = con.sql(statement.query)
+            if relation is not None:
+                relation.show(max_rows=1000, max_width=200)
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="sovereignty", description=__doc__)
     commands = top.add_subparsers(dest="command", required=True)
@@ -135,6 +146,8 @@ def parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=42)
     commands.add_parser("run", help="ingest the inbox, build, check and publish")
     commands.add_parser("status", help="the inbox, the last loads, the last publication attempt")
+    sql = commands.add_parser("sql", help="run read-only SQL on the warehouse (from the argument or standard input)")
+    sql.add_argument("query", nargs="?")
     return top
 
 
@@ -146,6 +159,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return command_demo(settings, args.scale, args.seed)
         if args.command == "run":
             return command_run(settings)
+        if args.command == "sql":
+            return command_sql(settings, args.query)
         return command_status(settings)
     except WarehouseBusyError as busy:
         print(busy, file=sys.stderr)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from pipelines.assets.dbt import dbt_resource, dbt_warehouse_assets
 from pipelines.assets.ingestion import ingestion_assets
 from pipelines.jobs import main_job
 from pipelines.partitions import quarter_partitions
@@ -16,11 +17,11 @@ from pipelines.settings import Settings
 def build_definitions(settings: Settings) -> dg.Definitions:
     partitions = quarter_partitions(settings)
     return dg.Definitions(
-        assets=[*ingestion_assets(settings, partitions)],
+        assets=[*ingestion_assets(settings, partitions), dbt_warehouse_assets(settings)],
         jobs=[main_job],
         sensors=[inbox_sensor(settings)],
         schedules=[nightly_schedule(settings)],
-        resources={"warehouse": WarehouseResource.from_settings(settings)},
+        resources={"warehouse": WarehouseResource.from_settings(settings), "dbt": dbt_resource()},
         # One step at a time: DuckDB takes one writing process per file.
         executor=dg.in_process_executor,
     )
