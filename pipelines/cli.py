@@ -77,6 +77,37 @@ def print_load_summary(con: duckdb.DuckDBPyConnection, after_load_id: int) -> No
         print("{:<16}{:>7}{:>11}{:>10}{:>12}{:>12}{:>13}{:>9}".format(*row))
 
 
+def print_headlines(con: duckdb.DuckDBPyConnection) -> None:
+    """The figures a reader looks for first: the index by area, and the strategic dependencies."""
+    year = con.execute("select max(year) from marts.sovereignty_index where sovereignty_index is not null").fetchone()[0]
+    if year is None:
+        print("No sovereignty index yet: the marts have no complete year of reports.")
+        return
+    print(f"\nSovereignty index by priority area, {year} (0-100; NULL: a pillar is missing)")
+    for code, name, index, missing in con.execute(
+        """
+        select s.project_code, coalesce(a.name_en, 'All areas, weighted by consumption'), s.sovereignty_index, s.missing_pillars
+        from marts.sovereignty_index s left join reference.priority_areas a using (project_code)
+        where s.year = ? order by s.project_code = 'ALL', s.sovereignty_index desc nulls last
+        """,
+        [year],
+    ).fetchall():
+        figure = f"{index:6.1f}" if index is not None else f"  NULL (missing: {missing})"
+        print(f"  {code:<4} {name:<55}{figure}")
+    period, dependencies = con.execute(
+        """
+        select period, list(okpd2 || ' ' || p.name_en || ' (import dependency ' || round(import_dependency, 2) ||
+                            ', HHI ' || round(import_hhi, 2) || ')' order by import_dependency desc)
+        from marts.product_independence join reference.products p using (okpd2)
+        where strategic_dependency and period = (select max(period) from marts.product_independence where import_dependency is not null)
+        group by period
+        """
+    ).fetchone() or (None, [])
+    print(f"\nStrategic dependencies ({period or 'latest quarter'}): import dependency > 0.5 and HHI > 0.4")
+    for line in dependencies or ["none"]:
+        print(f"  {line}")
+
+
 def command_run(settings: Settings) -> int:
     with writer_lock(settings.warehouse):
         plan = inbox_plan(settings)
@@ -89,6 +120,8 @@ def command_run(settings: Settings) -> int:
         result = execute_main_job(settings, plan)
         with connect(settings.warehouse) as con:
             print_load_summary(con, before)
+            if result.success:
+                print_headlines(con)
     if not result.success:
         for event in result.all_events:
             if event.is_step_failure:
