@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
+from datetime import datetime
 from collections.abc import Sequence
 
 import dagster as dg
@@ -117,7 +119,11 @@ def command_run(settings: Settings) -> int:
         with connect(settings.warehouse) as con:
             create_schemas(con)
             before = last_load_id(con)
-        result = execute_main_job(settings, plan)
+        log_path = settings.home / "logs" / f"run-{datetime.now():%Y%m%dT%H%M%S}.log"
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        # dbt's progress lines are echoed to stdout by dagster-dbt: keep them in the run's log.
+        with open(log_path, "w") as log, contextlib.redirect_stdout(log):
+            result = execute_main_job(settings, plan)
         with connect(settings.warehouse) as con:
             print_load_summary(con, before)
             if result.success:
@@ -126,8 +132,9 @@ def command_run(settings: Settings) -> int:
         for event in result.all_events:
             if event.is_step_failure:
                 print(f"FAILED {event.step_key}: {event.step_failure_data.error.message.strip()}", file=sys.stderr)
+        print(f"Run log: {log_path}", file=sys.stderr)
         return EXIT_FAILED
-    print(f"Warehouse: {settings.warehouse}")
+    print(f"Warehouse: {settings.warehouse}\nRun log: {log_path}")
     return 0
 
 

@@ -1,0 +1,1 @@
+"""Data quality gates: Great Expectations suites run against the warehouse before anything is published."""
