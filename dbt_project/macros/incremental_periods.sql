@@ -19,6 +19,11 @@
 {% macro periods_to_build(inputs, incremental) %}
     {%- set forced_periods = var('periods', []) -%}
     {%- if forced_periods is string -%}{%- set forced_periods = [forced_periods] -%}{%- endif -%}
+    {%- for period in forced_periods -%}
+        {%- if not modules.re.match('^[0-9]{4}-Q[1-4]$', period | string) -%}
+            {{ exceptions.raise_compiler_error("var periods: '" ~ period ~ "' is not a quarter like 2025-Q1") }}
+        {%- endif -%}
+    {%- endfor -%}
     select input_loads.period, input_loads.last_load_id
     from (
         select all_inputs.period, max(all_inputs.load_id) as last_load_id
@@ -47,4 +52,29 @@
         )
         {%- endif %}
     {%- endif %}
+{% endmacro %}
+
+
+{#- The config every quarterly incremental model uses: {{ config(**quarterly_incremental_config()) }}.
+    DuckDB: delete+insert on period (every row of a rebuilt quarter is replaced).
+    Spark: the same effect is insert_overwrite of the period partitions (dbt-spark has no
+    delete+insert). on_schema_change='fail': a changed column list needs --full-refresh rather
+    than old quarters silently keeping NULLs in a new column. -#}
+{% macro quarterly_incremental_config() %}
+    {%- if target.type == 'spark' or target.type == 'databricks' -%}
+        {{ return({
+            'materialized': 'incremental',
+            'incremental_strategy': 'insert_overwrite',
+            'partition_by': ['period'],
+            'file_format': 'delta',
+            'on_schema_change': 'fail',
+        }) }}
+    {%- else -%}
+        {{ return({
+            'materialized': 'incremental',
+            'incremental_strategy': 'delete+insert',
+            'unique_key': 'period',
+            'on_schema_change': 'fail',
+        }) }}
+    {%- endif -%}
 {% endmacro %}

@@ -134,8 +134,9 @@ trade_totals as (
         sum(imports) as imports,
         sum(exports) as exports,
         -- sum over partners of M_j^2, exact in decimal so that the HHI does not depend on the
-        -- order rows are summed in (published bytes must be reproducible)
-        sum(cast(imports as decimal(18, 3)) * cast(imports as decimal(18, 3))) as imports_squared_sum,
+        -- order rows are summed in (published bytes must be reproducible); 38 digits because
+        -- money squared overflows DECIMAL(18)
+        sum(cast(imports as decimal(38, 3)) * cast(imports as decimal(38, 3))) as imports_squared_sum,
         max(imports) as top_partner_imports,
         count(case when imports > 0 then partner_country end) as import_partner_count
     from trade_by_partner
@@ -177,7 +178,8 @@ flows as (
         case when apparent_consumption > 0 then {{ ratio('output_value', 'apparent_consumption') }} end as self_sufficiency,
         case when apparent_consumption > 0 then 1 - {{ ratio('imports', 'apparent_consumption') }} end as domestic_share,
         apparent_consumption <= 0 as consumption_nonpositive,
-        {{ ratio('imports_squared_sum', 'cast(imports as double) * cast(imports as double)') }} as import_hhi,
+        -- M^2 in exact decimal like the numerator, so that a single partner gives exactly 1
+        {{ ratio('imports_squared_sum', 'cast(imports as decimal(38, 3)) * cast(imports as decimal(38, 3))') }} as import_hhi,
         {{ ratio('top_partner_imports', 'imports') }} as top_partner_share,
         1 - {{ ratio('imported_components_cost', 'components_cost') }} as localisation,
         {{ ratio('domestic_technology_output_value', 'output_value') }} as domestic_technology_share,

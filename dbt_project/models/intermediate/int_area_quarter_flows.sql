@@ -1,4 +1,4 @@
-{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='period', on_schema_change='fail') }}
+{{ config(**quarterly_incremental_config()) }}
 
 -- Quarterly flows (sums) of metrics.md section 1 per area; see macros/independence.sql.
 with periods_to_build as (

@@ -1,4 +1,4 @@
-{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='period', on_schema_change='fail') }}
+{{ config(**quarterly_incremental_config()) }}
 
 -- One row per enterprise, product, region and quarter: the enterprise's report rows summed (a
 -- file may carry the same enterprise and product twice; both rows count, inputs.md). The grain

@@ -1,4 +1,4 @@
-{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='period', on_schema_change='fail') }}
+{{ config(**quarterly_incremental_config()) }}
 
 -- Customs imports and exports per product, partner country and quarter. Only quarters that have a
 -- trade file appear, so the distinct periods here are the quarters with a trade file.

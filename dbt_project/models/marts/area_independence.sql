@@ -1,4 +1,4 @@
-{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='period', on_schema_change='fail') }}
+{{ config(**quarterly_incremental_config()) }}
 
 -- Import independence per priority area and quarter (metrics.md section 1): the area's products
 -- are summed first, then the ratios are taken; strategic_dependencies counts the area's products

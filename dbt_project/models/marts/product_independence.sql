@@ -1,4 +1,4 @@
-{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='period', on_schema_change='fail') }}
+{{ config(**quarterly_incremental_config()) }}
 
 -- Import independence per product and quarter (metrics.md section 1). Yearly rows:
 -- product_independence_yearly.

@@ -1,4 +1,4 @@
-{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='period', on_schema_change='fail') }}
+{{ config(**quarterly_incremental_config()) }}
 
 -- Regional development per region, priority area and quarter (metrics.md section 3): the regional
 -- report's figures and the output of the enterprises producing the area's products in the

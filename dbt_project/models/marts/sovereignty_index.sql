@@ -10,6 +10,10 @@
     {%- do weights.update({pillar: configured_weights[pillar] | float}) -%}
 {%- endfor -%}
 {%- set weight_total = weights.values() | sum -%}
+{%- set missing_markers = [] -%}
+{%- for pillar in pillars -%}
+    {%- do missing_markers.append("case when " ~ pillar ~ " is null then '" ~ pillar ~ "' end") -%}
+{%- endfor -%}
 {%- if weight_total <= 0 -%}
     {{ exceptions.raise_compiler_error("var sovereignty_index_weights must not all be 0") }}
 {%- endif -%}
@@ -45,13 +49,7 @@ clamped as (
         {%- for pillar in pillars %}
         {{ clamp(pillar, 0.01, 1) }} as {{ pillar }}_clamped,
         {%- endfor %}
-        {{ join_present_strings(
-            pillars | map('format_missing_pillar') | list if false else
-            ["case when independence is null then 'independence' end",
-             "case when localisation is null then 'localisation' end",
-             "case when technology is null then 'technology' end",
-             "case when leadership is null then 'leadership' end"],
-            ',') }} as missing_pillar_list,
+        {{ join_present_strings(missing_markers, ',') }} as missing_pillar_list,
         (
             {%- for pillar in pillars %}
             case when {{ pillar }} is null then 1 else 0 end{% if not loop.last %} +{% endif %}
