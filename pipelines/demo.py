@@ -561,8 +561,9 @@ class World:
             areas=cat.project_codes,
             area_from_year=area_from_year,
             pairs=pairs,
-            # Not the latest: a year with one quarter lacking trade has NULL yearly imports.
-            missing_trade_quarter=len(quarters) - 3,
+            # Early in the series: a year with one quarter lacking trade has NULL yearly imports
+            # (metrics.md), and the headline figures are for the latest, complete year.
+            missing_trade_quarter=1,
         )
 
     @property
