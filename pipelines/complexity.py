@@ -86,9 +86,13 @@ def _check_input(work: pl.DataFrame, keys: list[str], value: str) -> None:
 
 def _with_presence(work: pl.DataFrame) -> pl.DataFrame:
     """Add rca, presence, diversity and ubiquity (period-wise window sums)."""
-    q = pl.col(_Q).cast(pl.Float64)
-    location_share = q / q.sum().over(_T, _R)
-    product_share = q.sum().over(_T, _P) / q.sum().over(_T)
+    # Totals are summed in the input's own type before the cast: an exact (decimal or integer)
+    # input then gives the same rca whatever order the rows arrive in.
+    def total(*keys: str) -> pl.Expr:
+        return pl.col(_Q).sum().over(*keys).cast(pl.Float64)
+
+    location_share = pl.col(_Q).cast(pl.Float64) / total(_T, _R)
+    product_share = total(_T, _P) / total(_T)
     # 0/0 (zero totals) gives NaN: rca is undefined there, so null.
     rca = (location_share / product_share).fill_nan(None)
     presence = (pl.col("rca") >= 1).fill_null(False).cast(pl.Int8)

@@ -5,18 +5,13 @@ pipelines/complexity.py, the same code tests/test_complexity.py checks against t
 reference values (locations = regions, products = OKPD2 codes, values = yearly output).
 """
 
-import polars as pl
-
 from pipelines.complexity import economic_complexity
 
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    outputs = (
-        dbt.ref("int_region_product_yearly_output")
-        .pl()
-        .select("year", "region_code", "okpd2", pl.col("output_value").cast(pl.Float64))
-    )
+    # Output stays DECIMAL: exact sums make the result identical on every build.
+    outputs = dbt.ref("int_region_product_yearly_output").pl().select("year", "region_code", "okpd2", "output_value")
     complexity = economic_complexity(
         outputs, location="region_code", product="okpd2", value="output_value", period="year"
     )
