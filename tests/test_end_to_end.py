@@ -242,3 +242,18 @@ def test_project_progress_statuses(marts):
 def test_data_quality_reports_per_load_and_rule(marts):
     producer = one(marts, "select * from marts.data_quality where file_name = 'producer.csv' and rule = 'inn.check_digits'")
     assert_close(producer, {"rows_read": 3, "rows_loaded": 3, "rows_checked": 3, "rows_failing": 0, "severity": "hard"})
+
+
+REQUIRED_MARTS = {  # outputs.md, "Required marts"
+    "product_independence", "area_independence", "product_leadership", "area_leadership", "regional_development",
+    "regional_complexity", "project_progress", "sovereignty_index", "sovereignty_index_uncertainty", "data_quality",
+}
+
+
+def test_every_required_mart_is_there_with_every_column_documented_in_the_warehouse(marts):
+    tables = {t for (t,) in marts.execute("select table_name from duckdb_tables() where schema_name = 'marts'").fetchall()}
+    assert REQUIRED_MARTS <= tables
+    undocumented = marts.execute(
+        "select table_name || '.' || column_name from duckdb_columns() where schema_name = 'marts' and coalesce(comment, '') = ''"
+    ).fetchall()
+    assert undocumented == []

@@ -2,6 +2,7 @@
 -- and for every rule evaluated on it the rows checked, the rows failing and the severity (hard:
 -- rows quarantined, soft: rows loaded and flagged, skip: rows skipped). A file with no rule
 -- results (rejected whole, or a duplicate) has one row with rule NULL, so no file is missing.
+-- Completeness warnings (data not arrived yet) follow, with severity 'warning' and no load.
 with loads as (
     select * from {{ ref('stg_audit_loads') }}
 ),
@@ -25,7 +26,29 @@ select
     cast(rule_results.severity as {{ dbt.type_string() }}) as severity,
     cast(rule_results.rows_checked as bigint) as rows_checked,
     cast(rule_results.rows_failing as bigint) as rows_failing,
-    cast({{ ratio('rule_results.rows_failing', 'rule_results.rows_checked') }} as double) as failing_share
+    cast({{ ratio('rule_results.rows_failing', 'rule_results.rows_checked') }} as double) as failing_share,
+    cast(null as {{ dbt.type_string() }}) as detail
 from loads
 left join rule_results
     on rule_results.load_id = loads.load_id
+
+union all
+
+select
+    cast(null as bigint) as load_id,
+    cast(kind as {{ dbt.type_string() }}) as kind,
+    cast(null as {{ dbt.type_string() }}) as file_name,
+    cast(null as {{ dbt.type_string() }}) as load_status,
+    cast(null as {{ dbt.type_string() }}) as load_error,
+    cast(null as bigint) as rows_read,
+    cast(null as bigint) as rows_loaded,
+    cast(null as bigint) as rows_quarantined,
+    cast(null as bigint) as rows_skipped,
+    cast(null as timestamp) as started_at,
+    cast(rule as {{ dbt.type_string() }}) as rule,
+    cast('warning' as {{ dbt.type_string() }}) as severity,
+    cast(null as bigint) as rows_checked,
+    cast(null as bigint) as rows_failing,
+    cast(null as double) as failing_share,
+    cast(detail as {{ dbt.type_string() }}) as detail
+from {{ ref('int_completeness_warnings') }}
