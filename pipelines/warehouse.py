@@ -72,14 +72,27 @@ AUDIT_DDL = (
   rows_checked bigint not null,
   rows_failing bigint not null
 )""",
+    "create sequence if not exists audit.publication_attempt_seq start 1",
     """create table if not exists audit.publications (
   attempt_id bigint primary key,
-  release_id varchar,
-  started_at timestamp not null,
-  finished_at timestamp,
-  outcome varchar not null,        -- published, unchanged, blocked, failed
+  run_id varchar not null,         -- the Dagster run that attempted it
+  release_id varchar,              -- published/<release_id>/ when one was written
+  attempted_at timestamp not null,
+  outcome varchar not null,        -- published, unchanged, blocked
   reason varchar,
-  failed_checks json
+  failed_checks json               -- for a blocked attempt: each failing suite and expectation
+)""",
+    """create table if not exists audit.quality_results (
+  run_id varchar not null,
+  suite varchar not null,          -- expectations/<suite>.json
+  target varchar not null,         -- the table validated
+  blocking boolean not null,       -- whether a failure withholds the release
+  success boolean not null,
+  evaluated integer not null,      -- expectations evaluated
+  failed json not null,            -- the expectations that failed, with what was observed
+  data_docs varchar,               -- the validation's HTML page
+  seconds double not null,
+  validated_at timestamp not null
 )""",
 )
 

@@ -1,0 +1,102 @@
+"""Great Expectations suites as Dagster asset checks: the write-audit-publish gate.
+
+Each file in expectations/ is a GX suite whose `meta` names the asset it checks, the table it
+reads and whether it is blocking. A blocking check that fails stops the publish asset
+(Dagster skips what is downstream of a failed blocking check) and records the withheld release
+in audit.publications, so the attempt and its reasons are on record even though publication
+never ran. Non-blocking suites (raw volumes: incomplete data) only warn.
+"""
+
+import json
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import dagster as dg
+
+from pipelines.quality.gx_duckdb import ValidationOutcome, load_suite, validate_table
+from pipelines.resources import WarehouseResource
+from pipelines.settings import REPO_ROOT
+
+EXPECTATIONS_DIR = REPO_ROOT / "expectations"
+
+
+def suite_paths() -> list[Path]:
+    return sorted(EXPECTATIONS_DIR.glob("*.json"))
+
+
+def failures_as_json(outcome: ValidationOutcome) -> list[dict]:
+    return [{"expectation": f.expectation, "kwargs": f.kwargs, "observed": f.observed} for f in outcome.failed]
+
+
+def record_validation(warehouse: WarehouseResource, run_id: str, outcome: ValidationOutcome, blocking: bool, seconds: float) -> None:
+    """Keep the result (audit.quality_results); a blocking failure also records the withheld release."""
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    failed = json.dumps(failures_as_json(outcome), ensure_ascii=False, default=str)
+    with warehouse.writer() as con:
+        con.execute(
+            "insert into audit.quality_results values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [run_id, outcome.suite, outcome.target, blocking, outcome.success, outcome.evaluated, failed,
+             str(outcome.data_docs_path) if outcome.data_docs_path else None, seconds, now],
+        )
+        if blocking and not outcome.success:
+            record_blocked_release(con, run_id, outcome, now)
+
+
+def record_blocked_release(con, run_id: str, outcome: ValidationOutcome, now: datetime) -> None:
+    """One audit.publications row per run: each failing blocking suite adds its failures to it."""
+    suite_failures = {"suite": outcome.suite, "target": outcome.target, "failed": failures_as_json(outcome)}
+    existing = con.execute(
+        "select attempt_id, failed_checks from audit.publications where run_id = ? and outcome = 'blocked'", [run_id]
+    ).fetchone()
+    if existing is None:
+        con.execute(
+            "insert into audit.publications values (nextval('audit.publication_attempt_seq'), ?, null, ?, 'blocked', ?, ?)",
+            [run_id, now, f"blocking check {outcome.suite} failed", json.dumps([suite_failures], default=str)],
+        )
+    else:
+        attempt_id, failed_checks = existing
+        suites = json.loads(failed_checks) + [suite_failures]
+        con.execute(
+            "update audit.publications set reason = ?, failed_checks = ? where attempt_id = ?",
+            ["blocking checks failed: " + ", ".join(s["suite"] for s in suites), json.dumps(suites, default=str), attempt_id],
+        )
+
+
+def gx_check(path: Path) -> dg.AssetChecksDefinition:
+    suite = load_suite(path)  # at definition time: a broken suite file fails loudly, early
+    meta = suite.meta
+    blocking = bool(meta["blocking"])
+
+    @dg.asset_check(
+        asset=dg.AssetKey(meta["asset"].split("/")),
+        name=f"gx_{suite.name}",
+        blocking=blocking,
+        description=meta.get("purpose"),
+    )
+    def check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
+        started = time.monotonic()
+        # Read-only, in DuckDB: the rows never come into Python; GX's engines are disposed after.
+        outcome = validate_table(warehouse.path, meta["table"], load_suite(path), docs_dir=warehouse.home_path / "quality" / "docs")
+        seconds = time.monotonic() - started
+        record_validation(warehouse, context.run.run_id, outcome, blocking, seconds)
+        metadata = {
+            "suite": dg.MetadataValue.text(suite.name),
+            "expectations_evaluated": dg.MetadataValue.int(outcome.evaluated),
+            "expectations_failed": dg.MetadataValue.int(len(outcome.failed)),
+            "seconds": dg.MetadataValue.float(round(seconds, 3)),
+            "failures": dg.MetadataValue.md("\n".join(f"- {line}" for line in outcome.summary().splitlines()[1:]) or "none"),
+        }
+        if outcome.data_docs_path:
+            metadata["data_docs"] = dg.MetadataValue.path(str(outcome.data_docs_path))
+        return dg.AssetCheckResult(
+            passed=outcome.success,
+            severity=dg.AssetCheckSeverity.ERROR if blocking else dg.AssetCheckSeverity.WARN,
+            metadata=metadata,
+        )
+
+    return check
+
+
+def quality_checks() -> list[dg.AssetChecksDefinition]:
+    return [gx_check(path) for path in suite_paths()]

@@ -1,0 +1,1 @@
+"""Publication: disclosure-controlled extracts, the report, and immutable releases."""
