@@ -6,6 +6,7 @@ import dagster as dg
 
 from pipelines.assets.dbt import dbt_resource, dbt_warehouse_assets
 from pipelines.assets.ingestion import ingestion_assets
+from pipelines.checks import quality_checks
 from pipelines.jobs import main_job
 from pipelines.partitions import quarter_partitions
 from pipelines.resources import WarehouseResource
@@ -18,6 +19,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     partitions = quarter_partitions(settings)
     return dg.Definitions(
         assets=[*ingestion_assets(settings, partitions), dbt_warehouse_assets(settings)],
+        asset_checks=quality_checks(),
         jobs=[main_job],
         sensors=[inbox_sensor(settings)],
         schedules=[nightly_schedule(settings)],

@@ -1,22 +1,14 @@
 """Every dbt model, seed and snapshot as a Dagster asset; dbt tests as asset checks."""
 
 import os
-import shutil
-import sys
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
-from pipelines.dbt_project import dbt_project
+from pipelines.dbt_project import DBT_EXECUTABLE, dbt_project
 from pipelines.settings import Settings
-
-# dbt-core is installed in the same environment as this package; use that dbt even when the
-# environment's bin/ is not on PATH (dagster-dbt looks for `dbt` on PATH otherwise).
-DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt")) if Path(sys.executable).with_name("dbt").exists() else (shutil.which("dbt") or "dbt")
-
 
 class SovereigntyTranslator(DagsterDbtTranslator):
     """Maps dbt nodes onto the warehouse's schemas, so that lineage reads like the warehouse."""
