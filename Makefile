@@ -10,7 +10,7 @@ export SOVEREIGNTY_HOME ?= $(CURDIR)/data
 MANIFEST := dbt_project/target/manifest.json
 DBT_SOURCES := dbt_project/dbt_project.yml dbt_project/profiles.yml $(shell find dbt_project/models dbt_project/seeds dbt_project/macros dbt_project/tests -type f 2>/dev/null)
 
-.PHONY: run test lock clean-home
+.PHONY: run test lock clean-home browser
 
 $(INSTALLED): requirements.lock pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required, found " + sys.version'
@@ -32,8 +32,14 @@ $(SOVEREIGNTY_HOME)/demo/manifest.json: | $(INSTALLED)
 run: $(INSTALLED) $(MANIFEST) $(SOVEREIGNTY_HOME)/demo/manifest.json
 	$(BIN)/sovereignty run
 
-test: $(INSTALLED) $(MANIFEST)
+test: $(INSTALLED) $(MANIFEST) browser
 	$(BIN)/python -m pytest
+
+# The report test renders report.html in headless Chromium (Debian's package; installed when root).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
+	  echo "chromium is not installed (apt-get install chromium): the report rendering test will be skipped"
 
 # Regenerate requirements.lock after changing dependencies in pyproject.toml.
 lock: $(INSTALLED)

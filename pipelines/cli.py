@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import sys
 from datetime import datetime
@@ -110,6 +111,38 @@ def print_headlines(con: duckdb.DuckDBPyConnection) -> None:
         print(f"  {line}")
 
 
+def publication_of_run(con: duckdb.DuckDBPyConnection, run_id: str) -> tuple | None:
+    return con.execute(
+        "select outcome, release_id, reason, failed_checks from audit.publications where run_id = ? order by attempt_id desc limit 1",
+        [run_id],
+    ).fetchone()
+
+
+def print_blocked(reason: str, failed_checks: str) -> None:
+    print(f"NOT PUBLISHED: {reason}. The previous release stays as it was.", file=sys.stderr)
+    for suite in json.loads(failed_checks):
+        for failure in suite["failed"]:
+            print(f"  {suite['suite']} ({suite['target']}): {failure['expectation']} {failure['kwargs']}: {failure['observed']}",
+                  file=sys.stderr)
+
+
+def report_publication(settings: Settings, publication: tuple | None) -> bool:
+    """Print what happened to the release; True when a release is out (new or unchanged)."""
+    if publication is None:
+        print("NOT PUBLISHED: the run stopped before publication.", file=sys.stderr)
+        return False
+    outcome, release_id, reason, failed_checks = publication
+    if outcome == "blocked":
+        print_blocked(reason, failed_checks)
+        return False
+    path = settings.published / release_id
+    if outcome == "published":
+        print(f"\nPublished release {release_id}: {path} (report: {path / 'report.html'})")
+    else:
+        print(f"\nNo new release: the data is unchanged since {release_id} ({path})")
+    return True
+
+
 def command_run(settings: Settings) -> int:
     with writer_lock(settings.warehouse):
         plan = inbox_plan(settings)
@@ -126,16 +159,15 @@ def command_run(settings: Settings) -> int:
             result = execute_main_job(settings, plan)
         with connect(settings.warehouse) as con:
             print_load_summary(con, before)
-            if result.success:
+            publication = publication_of_run(con, result.run_id)
+            if publication and publication[0] != "blocked":
                 print_headlines(con)
-    if not result.success:
-        for event in result.all_events:
-            if event.is_step_failure:
-                print(f"FAILED {event.step_key}: {event.step_failure_data.error.message.strip()}", file=sys.stderr)
-        print(f"Run log: {log_path}", file=sys.stderr)
-        return EXIT_FAILED
+    released = report_publication(settings, publication)
+    for event in result.all_events:
+        if event.is_step_failure:
+            print(f"FAILED {event.step_key}: {event.step_failure_data.error.message.strip()}", file=sys.stderr)
     print(f"Warehouse: {settings.warehouse}\nRun log: {log_path}")
-    return 0
+    return 0 if released and result.success else EXIT_FAILED
 
 
 def command_status(settings: Settings) -> int:
@@ -153,7 +185,7 @@ def command_status(settings: Settings) -> int:
         ).fetchall():
             print("  #{} {} {}: {} ({} loaded, {} quarantined){}".format(*row[:6], f" {row[6]}" if row[6] else ""))
         attempt = con.execute(
-            "select started_at, outcome, release_id, reason from audit.publications order by attempt_id desc limit 1"
+            "select attempted_at, outcome, release_id, reason from audit.publications order by attempt_id desc limit 1"
         ).fetchone()
         print("Last publication: " + (" ".join(str(v) for v in attempt if v is not None) if attempt else "none yet"))
     return 0

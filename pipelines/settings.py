@@ -21,6 +21,10 @@ class Settings:
     duckdb_memory_limit: str  # DuckDB spills to disk beyond it
     duckdb_threads: int
     today: date  # "now" for the not-in-the-future rules; pinned in tests and the demo
+    # Disclosure control (metrics.md section 6): fewer producers than this make a cell confidential,
+    disclosure_min_producers: int
+    # and so does a largest producer with more than this share of the cell's output.
+    disclosure_dominance_share: float
 
     @property
     def warehouse(self) -> Path:
@@ -30,6 +34,10 @@ class Settings:
     def dagster_home(self) -> Path:
         return self.home / "dagster"
 
+    @property
+    def published(self) -> Path:
+        return self.home / "published"
+
     @classmethod
     def from_env(cls) -> "Settings":
         today = os.environ.get("SOVEREIGNTY_TODAY")
@@ -38,6 +46,8 @@ class Settings:
             duckdb_memory_limit=os.environ.get("SOVEREIGNTY_DUCKDB_MEMORY", "4GB"),
             duckdb_threads=int(os.environ.get("SOVEREIGNTY_DUCKDB_THREADS", os.cpu_count() or 2)),
             today=date.fromisoformat(today) if today else date.today(),
+            disclosure_min_producers=int(os.environ.get("SOVEREIGNTY_DISCLOSURE_MIN_PRODUCERS", 3)),
+            disclosure_dominance_share=float(os.environ.get("SOVEREIGNTY_DISCLOSURE_DOMINANCE", 0.85)),
         )
 
     def export_for_dbt(self) -> dict[str, str]:
