@@ -6,6 +6,7 @@ import dagster as dg
 
 from pipelines.assets.dbt import dbt_resource, dbt_warehouse_assets
 from pipelines.assets.ingestion import ingestion_assets
+from pipelines.assets.publication import publication_asset
 from pipelines.checks import quality_checks
 from pipelines.jobs import main_job
 from pipelines.partitions import quarter_partitions
@@ -18,7 +19,7 @@ from pipelines.settings import Settings
 def build_definitions(settings: Settings) -> dg.Definitions:
     partitions = quarter_partitions(settings)
     return dg.Definitions(
-        assets=[*ingestion_assets(settings, partitions), dbt_warehouse_assets(settings)],
+        assets=[*ingestion_assets(settings, partitions), dbt_warehouse_assets(settings), publication_asset(settings)],
         asset_checks=quality_checks(),
         jobs=[main_job],
         sensors=[inbox_sensor(settings)],

@@ -5,7 +5,9 @@
 -- region. A row exists where the region sent a report for the area or produced its products.
 --   regional figures: NULL when the region sent no report for that area and quarter;
 --   output_value, producer_count: 0 when the quarter has producer reports but none for this region
---   and area, NULL when the quarter has no producer reports at all.
+--   and area, NULL when the quarter has no producer reports at all;
+--   top1_share: the largest enterprise's output / output_value, NULL when the cell has no output; for
+--   the dominance rule of disclosure control (metrics.md section 6), never published.
 with periods_to_build as (
     {{ periods_to_build([
         [ref('stg_regional'), 'load_id'],
@@ -52,6 +54,7 @@ select
         as output_value,
     cast(case when reported_quarters.has_producer_reports then coalesce(producer_totals.producer_count, 0) end as integer)
         as producer_count,
+    cast({{ ratio('producer_totals.top_producer_output_value', 'producer_totals.output_value') }} as double) as top1_share,
     cast(periods_to_build.last_load_id as bigint) as last_load_id
 from cells
 inner join periods_to_build

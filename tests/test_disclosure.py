@@ -1,0 +1,796 @@
+"""Disclosure control of the published extracts (metrics.md section 6, docs/disclosure.md).
+
+Small marts are built by hand from a few enterprise rows (a model of the dbt marts, enough columns
+for the extracts) to check the primary rules, the derived figures and secondary suppression. An
+attacker who knows every linear relation between the published figures then tries to recover each
+suppressed value, on those marts and on the demo warehouse built by the real pipeline.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import duckdb
+import numpy as np
+import polars as pl
+import pyarrow.parquet as pq
+import pytest
+import scipy.linalg
+
+from pipelines.cli import main
+from pipelines.publish.disclosure import DisclosurePolicy, complement_suppression, suppress
+from pipelines.publish.extracts import CELL_FIGURES, build_extracts
+from tests.conftest import TODAY
+
+PUBLISHED = (
+    "product_independence", "area_independence", "product_leadership", "area_leadership",
+    "regional_development", "project_progress", "sovereignty_index", "sovereignty_index_uncertainty",
+)
+REGIONS = {"01": "Southern", "02": "Southern", "03": "Volga", "04": "Volga"}
+QUARTERS = ("2025-Q1", "2025-Q2")
+NO_CONTROL = DisclosurePolicy(min_producers=1, dominance_share=1.0)
+
+
+# --- hand-built marts ----------------------------------------------------------------------------
+
+
+@dataclass
+class Scenario:
+    products: dict[str, str]  # okpd2 -> priority area
+    producers: list[tuple[str, str, str, str, float]]  # inn, okpd2, region, period, output
+    bands: dict[str, tuple[str, int]] = field(default_factory=dict)  # okpd2 -> band, producers assessed
+
+
+def producing(inns: list[str], okpd2: str, region: str, outputs: dict[str, float]) -> list[tuple]:
+    return [(inn, okpd2, region, period, output) for inn in inns for period, output in outputs.items()]
+
+
+def every_quarter(output: float) -> dict[str, float]:
+    return dict.fromkeys(QUARTERS, output)
+
+
+# AAA: a1 has two producers (threshold), a2 three, one of them with 900 of 1000 in Q2 (dominance),
+# a3 four balanced producers, a4 none. BBB: b1 one producer, b2 and b3 three each, b4 none.
+PRIMARY = Scenario(
+    products={"a1": "AAA", "a2": "AAA", "a3": "AAA", "a4": "AAA", "b1": "BBB", "b2": "BBB", "b3": "BBB", "b4": "BBB"},
+    producers=[
+        *producing(["1001", "1002"], "a1", "01", every_quarter(100)),
+        *producing(["1003"], "a2", "02", {"2025-Q1": 50, "2025-Q2": 900}),
+        *producing(["1004", "1005"], "a2", "02", every_quarter(50)),
+        *producing(["1006", "1007"], "a3", "03", every_quarter(300)),
+        *producing(["1008", "1009"], "a3", "04", every_quarter(300)),
+        *producing(["2001"], "b1", "01", every_quarter(80)),
+        *producing(["2002", "2003", "2004"], "b2", "02", every_quarter(100)),
+        *producing(["2005", "2006", "2007"], "b3", "03", every_quarter(200)),
+    ],
+    bands={
+        "a1": ("leader", 2), "a2": ("leader", 3), "a3": ("comparable", 3), "a4": ("not_assessed", 0),
+        "b1": ("leader", 1), "b2": ("comparable", 3), "b3": ("leader", 3), "b4": ("not_assessed", 0),
+    },
+)
+
+# CCC: enterprise 3001 makes 2000 of the area's 2245 in Q1 (dominance of c1, of region 01 and of the
+# area) but only 30 in Q2; every other cell has three balanced producers.
+CASCADE = Scenario(
+    products={"c1": "CCC", "c2": "CCC"},
+    producers=[
+        *producing(["3001"], "c1", "01", {"2025-Q1": 2000, "2025-Q2": 30}),
+        *producing(["3002", "3003"], "c1", "01", {"2025-Q1": 10, "2025-Q2": 30}),
+        *producing(["3004", "3005", "3006"], "c2", "02", every_quarter(20)),
+        *producing(["3007", "3008", "3009"], "c2", "03", every_quarter(30)),
+        *producing(["3010", "3011", "3012"], "c2", "04", every_quarter(25)),
+    ],
+    bands={"c1": ("leader", 3), "c2": ("leader", 3)},
+)
+
+SUMS = ["output_value", "components_cost", "imported_components_cost", "domestic_technology_output_value", "rnd_expenses"]
+TECHNICAL_LEVELS = {"leader": 1.1, "comparable": 0.9, "lagging": 0.5, "not_assessed": None}
+
+
+def ratio(numerator: str | pl.Expr, denominator: str | pl.Expr) -> pl.Expr:
+    numerator, denominator = (pl.col(e) if isinstance(e, str) else e for e in (numerator, denominator))
+    return pl.when(denominator != 0).then(numerator / denominator)
+
+
+def flows(rows: pl.DataFrame, grid: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
+    """Sums over producers, producer_count and top1_share per cell (the producer_totals macro)."""
+    by_inn = rows.group_by(*keys, "inn").agg(pl.col(SUMS).sum())
+    totals = by_inn.group_by(keys).agg(
+        pl.col(SUMS).sum(), producer_count=(pl.col("output_value") > 0).sum(), top=pl.col("output_value").max()
+    )
+    cells = grid.join(totals, on=keys, how="left").with_columns(pl.col(*SUMS, "producer_count").fill_null(0))
+    return cells.with_columns(top1_share=ratio("top", "output_value")).drop("top")
+
+
+def independence(cells: pl.DataFrame) -> pl.DataFrame:
+    """The ratios of metrics.md section 1 (the independence_metrics macro)."""
+    c = pl.col("output_value") + pl.col("imports") - pl.col("exports")
+    import_dependency = pl.when(c > 0).then(pl.col("imports") / c)
+    return cells.with_columns(
+        apparent_consumption=c,
+        consumption_nonpositive=c <= 0,
+        import_dependency=import_dependency,
+        self_sufficiency=pl.when(c > 0).then(pl.col("output_value") / c),
+        domestic_share=1 - import_dependency,
+        localisation=1 - ratio("imported_components_cost", "components_cost"),
+        domestic_technology_share=ratio("domestic_technology_output_value", "output_value"),
+        rnd_intensity=ratio("rnd_expenses", "output_value"),
+        strategic_dependency=import_dependency > 0.5,
+    )
+
+
+def write_marts(con: duckdb.DuckDBPyConnection, scenario: Scenario) -> None:
+    """The eight published marts, reference.regions and raw.producer of a scenario."""
+    products = pl.DataFrame({"okpd2": list(scenario.products), "project_code": list(scenario.products.values())})
+    products = products.with_row_index("rank").with_columns(imports=100.0 * (pl.col("rank") + 1), exports=pl.lit(10.0))
+    periods = pl.DataFrame({"period": QUARTERS}).with_columns(
+        year=pl.col("period").str.slice(0, 4).cast(pl.Int32), quarter=pl.col("period").str.slice(6, 1).cast(pl.Int32)
+    )
+    rows = pl.DataFrame(scenario.producers, schema=["inn", "okpd2", "region_code", "period", "output_value"], orient="row")
+    rows = rows.join(products.select("okpd2", "project_code"), on="okpd2").join(periods, on="period").with_columns(
+        components_cost=pl.col("output_value") / 2,
+        imported_components_cost=pl.col("output_value") / 8,
+        domestic_technology_output_value=pl.col("output_value") / 4,
+        rnd_expenses=pl.col("output_value") / 20,
+    )
+    product_grid = products.join(periods, how="cross")
+    product_quarters = independence(flows(rows, product_grid, ["okpd2", "project_code", "period", "year", "quarter"]))
+    area_grid = product_grid.group_by("project_code", "period", "year", "quarter").agg(pl.col("imports", "exports").sum())
+    area_quarters = independence(flows(rows, area_grid, ["project_code", "period", "year", "quarter"])).join(
+        product_quarters.group_by("project_code", "period").agg(strategic_dependencies=pl.col("strategic_dependency").sum()),
+        on=["project_code", "period"],
+    )
+    area_years = independence(area_quarters.group_by("project_code", "year").agg(pl.col(*SUMS, "imports", "exports").sum()))
+
+    bands = pl.DataFrame(
+        [(okpd2, *scenario.bands.get(okpd2, ("not_assessed", 0))) for okpd2 in scenario.products],
+        schema=["okpd2", "band", "producers_assessed"], orient="row",
+    ).with_columns(technical_level=pl.col("band").replace_strict(TECHNICAL_LEVELS, return_dtype=pl.Float64))
+    product_leadership = (
+        product_quarters.group_by("okpd2", "project_code", "year").agg(pl.col("output_value").sum())
+        .join(bands, on="okpd2")
+        .with_columns(technical_level_median=pl.col("technical_level") - 0.1)
+    )
+    assessed = pl.col("band") != "not_assessed"
+    area_leadership = product_leadership.group_by("project_code", "year").agg(
+        assessed_output_value=pl.col("output_value").filter(assessed).sum(),
+        leader_output_value=pl.col("output_value").filter(pl.col("band") == "leader").sum(),
+    ).with_columns(leadership_share=ratio("leader_output_value", "assessed_output_value"))
+
+    pillars = area_years.join(area_leadership, on=["project_code", "year"]).select(
+        "project_code", "year", "apparent_consumption",
+        independence="domestic_share", localisation="localisation", technology="domestic_technology_share",
+        leadership="leadership_share",
+    ).with_columns(
+        pl.col(pillar).clip(0.01, 1).alias(f"{pillar}_clamped") for pillar in ("independence", "localisation", "technology", "leadership")
+    )
+    areas_index = pillars.with_columns(
+        missing_pillar_count=pl.sum_horizontal(pl.col("independence", "localisation", "technology", "leadership").is_null()),
+        sovereignty_index=100 * pl.fold(1.0, lambda product, pillar: product * pillar, pl.col("^.*_clamped$")) ** 0.25,
+    )
+    national = areas_index.group_by("year").agg(
+        apparent_consumption=pl.col("apparent_consumption").sum(),
+        sovereignty_index=(pl.col("apparent_consumption") * pl.col("sovereignty_index")).sum() / pl.col("apparent_consumption").sum(),
+    ).with_columns(project_code=pl.lit("ALL"))
+    sovereignty_index = pl.concat([areas_index, national], how="diagonal_relaxed")
+    uncertainty = sovereignty_index.select(
+        "project_code", "year",
+        index_p05=0.9 * pl.col("sovereignty_index"), index_p50="sovereignty_index", index_p95=1.1 * pl.col("sovereignty_index"),
+        median_rank=pl.when(pl.col("project_code") != "ALL").then(pl.col("sovereignty_index").rank(descending=True)),
+    )
+    actuals = {
+        "domestic_share": pl.col("independence"), "localisation": pl.col("localisation"),
+        "domestic_technology_share": pl.col("technology"), "leadership_share": pl.col("leadership"),
+        "sovereignty_index": pl.col("sovereignty_index"), "investment": pl.lit(1000.0),
+    }
+    targets = {"sovereignty_index": 60.0, "investment": 2000.0}
+    project_progress = pl.concat(
+        areas_index.select(
+            "project_code", "year", indicator_code=pl.lit(indicator), target_value=pl.lit(targets.get(indicator, 0.5)),
+            actual_value=actual.cast(pl.Float64),
+        )
+        for indicator, actual in actuals.items()
+    ).with_columns(
+        achievement=pl.col("actual_value") / pl.col("target_value"),
+        status=pl.when(pl.col("actual_value") >= pl.col("target_value")).then(pl.lit("on_track")).otherwise(pl.lit("off_track")),
+    )
+    region_grid = rows.select("region_code", "project_code", "period", "year").unique()
+    regional = flows(rows, region_grid, ["region_code", "project_code", "period", "year"]).select(
+        "period", "year", "region_code", "project_code", "output_value", "producer_count", "top1_share",
+        investment=pl.lit(500.0),
+    )
+    tables = {
+        "marts.product_independence": product_quarters.drop("rank", "domestic_technology_output_value"),
+        "marts.area_independence": area_quarters.drop("domestic_technology_output_value"),
+        "marts.product_leadership": product_leadership,
+        "marts.area_leadership": area_leadership,
+        "marts.regional_development": regional,
+        "marts.project_progress": project_progress,
+        "marts.sovereignty_index": sovereignty_index,
+        "marts.sovereignty_index_uncertainty": uncertainty,
+        "reference.regions": pl.DataFrame({"region_code": list(REGIONS), "federal_district": list(REGIONS.values())}),
+        "raw.producer": rows.select("inn", "period", enterprise_name=pl.format("АО «Завод {}»", "inn")),
+    }
+    for schema in ("marts", "reference", "raw"):
+        con.execute(f"create schema if not exists {schema}")
+    for table, frame in tables.items():
+        con.execute(f"create or replace table {table} as select * from frame")
+
+
+@pytest.fixture
+def marts(request) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    write_marts(con, request.param)
+    yield con
+    con.close()
+
+
+def suppressed(frame: pl.DataFrame, *keys: str) -> set:
+    return set(frame.filter("suppressed").select(keys).iter_rows())
+
+
+def published(frames: dict[str, pl.DataFrame], name: str, figure: str, **where) -> list:
+    """The published (value, flag) pairs of a figure in the rows matching where."""
+    rows = frames[name].filter(**where)
+    assert rows.height, (name, where)
+    return list(zip(rows[figure], rows[f"{figure}_flag"]))
+
+
+def frames_of(con: duckdb.DuckDBPyConnection, policy: DisclosurePolicy = DisclosurePolicy()) -> dict[str, pl.DataFrame]:
+    return {name: extract.frame for name, extract in build_extracts(con, policy).items()}
+
+
+# --- (1) primary rules ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("marts", [PRIMARY], indirect=True)
+@pytest.mark.parametrize(
+    ("policy", "confidential"),
+    [
+        # a1: two producers; a2 in Q2: 900 of 1000; b1: one producer
+        (DisclosurePolicy(), {("a1", "2025-Q1"), ("a1", "2025-Q2"), ("a2", "2025-Q2"), ("b1", "2025-Q1"), ("b1", "2025-Q2")}),
+        (DisclosurePolicy(min_producers=2), {("a2", "2025-Q2"), ("b1", "2025-Q1"), ("b1", "2025-Q2")}),
+        (DisclosurePolicy(dominance_share=0.9), {("a1", "2025-Q1"), ("a1", "2025-Q2"), ("b1", "2025-Q1"), ("b1", "2025-Q2")}),
+        (DisclosurePolicy(min_producers=4), {
+            ("a1", "2025-Q1"), ("a1", "2025-Q2"), ("a2", "2025-Q1"), ("a2", "2025-Q2"),
+            ("b1", "2025-Q1"), ("b1", "2025-Q2"), ("b2", "2025-Q1"), ("b2", "2025-Q2"), ("b3", "2025-Q1"), ("b3", "2025-Q2"),
+        }),
+        (NO_CONTROL, set()),
+    ],
+)
+def test_threshold_and_dominance_rules_mark_exactly_their_cells(marts, policy, confidential):
+    cells = marts.sql("select okpd2, period, producer_count, top1_share from marts.product_independence").pl()
+    # a4 and b4 have no producer: nothing about an enterprise to disclose
+    assert set(cells.filter(policy.output_confidential()).select("okpd2", "period").iter_rows()) == confidential
+
+
+@pytest.mark.parametrize("marts", [PRIMARY], indirect=True)
+def test_the_rules_apply_to_every_published_cell(marts):
+    regions = marts.sql("select region_code, project_code, period, producer_count, top1_share from marts.regional_development").pl()
+    confidential = regions.filter(DisclosurePolicy().output_confidential()).select("region_code", "project_code", "period")
+    # two producers per region in AAA's 01, 03 and 04; 02 is dominated by 1003 in Q2; BBB's 01 has one
+    assert set(confidential.iter_rows()) == {
+        *((region, "AAA", period) for region in ("01", "03", "04") for period in QUARTERS),
+        ("02", "AAA", "2025-Q2"), ("01", "BBB", "2025-Q1"), ("01", "BBB", "2025-Q2"),
+    }
+    areas = marts.sql("select project_code, producer_count, top1_share from marts.area_independence").pl()
+    assert areas.filter(DisclosurePolicy().output_confidential()).is_empty()
+    assert areas.filter(DisclosurePolicy(min_producers=8).output_confidential())["project_code"].unique().to_list() == ["BBB"]
+
+
+def test_technical_level_is_confidential_below_the_threshold_of_producers_assessed():
+    assessed = pl.DataFrame({"producers_assessed": [0, 1, 2, 3]})
+    assert assessed.select(DisclosurePolicy().technical_level_confidential()).to_series().to_list() == [False, True, True, False]
+    assert assessed.select(DisclosurePolicy(min_producers=4).technical_level_confidential()).to_series().to_list() == [False, True, True, True]
+
+
+def test_a_policy_out_of_range_is_refused():
+    with pytest.raises(ValueError):
+        DisclosurePolicy(min_producers=0)
+    with pytest.raises(ValueError):
+        DisclosurePolicy(dominance_share=1.5)
+
+
+# --- (2) derived figures -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("marts", [PRIMARY], indirect=True)
+def test_every_figure_of_a_confidential_cell_is_suppressed_and_customs_figures_stay(marts):
+    frames = frames_of(marts)
+    a1 = frames["product_independence"].filter(okpd2="a1")
+    for figure in (*CELL_FIGURES, "strategic_dependency"):
+        assert a1[figure].null_count() == 2 and a1[f"{figure}_flag"].to_list() == ["c", "c"], figure
+    assert a1["imports"].to_list() == [100.0, 100.0] and a1["exports"].to_list() == [10.0, 10.0]
+    for frame in frames.values():
+        assert "top1_share" not in frame.columns
+    # the area is published, but its count of strategic dependencies would give a1's and a2's flags away
+    area = frames["area_independence"].filter(project_code="AAA")
+    assert area["output_value_flag"].null_count() == 2 and area["strategic_dependencies_flag"].to_list() == ["c", "c"]
+
+
+@pytest.mark.parametrize("marts", [PRIMARY], indirect=True)
+def test_a_dominated_quarter_suppresses_the_products_whole_year(marts):
+    frames = frames_of(marts)
+    # a2 is dominated in Q2 only; Q1 and the yearly output (product_leadership) would give Q2 away
+    assert published(frames, "product_independence", "output_value", okpd2="a2") == [(None, "c"), (None, "c")]
+    assert published(frames, "product_leadership", "output_value", okpd2="a2") == [(None, "c")]
+    assert published(frames, "product_leadership", "output_value", okpd2="a3") == [(2400.0, None)]
+
+
+@pytest.mark.parametrize("marts", [PRIMARY], indirect=True)
+def test_technical_levels_of_fewer_than_three_assessed_producers_are_suppressed(marts):
+    frames = frames_of(marts)
+    assert published(frames, "product_leadership", "technical_level", okpd2="a1") == [(None, "c")]  # 2 assessed
+    assert published(frames, "product_leadership", "technical_level_median", okpd2="b1") == [(None, "c")]  # 1
+    assert published(frames, "product_leadership", "technical_level", okpd2="a2") == [(1.1, None)]  # 3
+    assert published(frames, "product_leadership", "technical_level", okpd2="a4") == [(None, None)]  # none: no figure
+    assert frames["product_leadership"]["band"].null_count() == 0  # bands stay (docs/disclosure.md)
+
+
+@pytest.mark.parametrize("marts", [PRIMARY], indirect=True)
+def test_leadership_index_and_progress_follow_the_figures_they_are_computed_from(marts):
+    frames = frames_of(marts)
+    # AAA: its two suppressed products are both leaders, so the leader total covers two hidden values
+    assert published(frames, "area_leadership", "leadership_share", project_code="AAA")[0][1] is None
+    # BBB: b1 (leader) and its complement b2 (comparable) are alone in their band classes
+    assert published(frames, "area_leadership", "leadership_share", project_code="BBB") == [(None, "c")]
+    assert "leader_output_value" not in frames["area_leadership"].columns
+    for figure in ("leadership", "leadership_clamped", "sovereignty_index"):
+        assert published(frames, "sovereignty_index", figure, project_code="BBB") == [(None, "c")]
+    assert published(frames, "sovereignty_index", "independence", project_code="BBB")[0][1] is None
+    # the ALL index averages the areas': with BBB's hidden it is hidden too; its consumption is the
+    # sum of the areas', all published
+    assert published(frames, "sovereignty_index", "sovereignty_index", project_code="ALL") == [(None, "c")]
+    assert published(frames, "sovereignty_index", "apparent_consumption", project_code="ALL")[0][1] is None
+    assert published(frames, "sovereignty_index", "sovereignty_index", project_code="AAA")[0][1] is None
+    for code, hidden in (("AAA", None), ("BBB", "c"), ("ALL", "c")):
+        assert published(frames, "sovereignty_index_uncertainty", "index_p50", project_code=code)[0][1] == hidden
+    progress = frames["project_progress"].filter(project_code="BBB")
+    hidden = {row["indicator_code"]: row["achievement_flag"] for row in progress.iter_rows(named=True)}
+    assert hidden == {
+        "leadership_share": "c", "sovereignty_index": "c", "domestic_share": None, "localisation": None,
+        "domestic_technology_share": None, "investment": None,
+    }
+    assert progress.filter(indicator_code="sovereignty_index")["status"].to_list() == [None]
+
+
+@pytest.mark.parametrize("marts", [PRIMARY], indirect=True)
+def test_suppressed_cells_counts_the_flags_and_no_control_flags_nothing(marts):
+    extracts = build_extracts(marts, DisclosurePolicy())
+    for extract in extracts.values():
+        flags = extract.frame.select(pl.col("^.*_flag$"))
+        assert extract.suppressed_cells == sum(flags[name].count() for name in flags.columns)
+        assert set(flags.unpivot()["value"].drop_nulls()) <= {"c"}
+    assert extracts["product_independence"].suppressed_cells > 0
+    assert all(extract.suppressed_cells == 0 for extract in build_extracts(marts, NO_CONTROL).values())
+
+
+@pytest.mark.parametrize("marts", [PRIMARY], indirect=True)
+def test_extracts_have_a_deterministic_row_and_column_order(marts):
+    first, second = build_extracts(marts, DisclosurePolicy()), build_extracts(marts, DisclosurePolicy())
+    for name in PUBLISHED:
+        assert first[name].frame.equals(second[name].frame)
+    columns = first["product_independence"].frame.columns
+    assert columns[columns.index("output_value") + 1] == "output_value_flag"
+    assert first["product_independence"].frame["period", "okpd2"].rows() == sorted(first["product_independence"].frame["period", "okpd2"].rows())
+
+
+# --- (3) secondary suppression -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("marts", [PRIMARY], indirect=True)
+def test_a_lone_suppressed_product_gets_the_smallest_nonzero_complement(marts):
+    result = suppress(marts, DisclosurePolicy())
+    # AAA: a1 and a2 already hide each other. BBB: b1 alone; b4 (0) would be guessed, b2 < b3
+    assert suppressed(result.product_years, "okpd2") == {("a1",), ("a2",), ("b1",), ("b2",)}
+    assert not result.area_years["output_suppressed"].any()
+    # the districts: AAA Q1 has 01 (two producers) beside 02; BBB 01 (one producer) beside 02
+    regions = suppressed(result.regional_cells, "region_code", "project_code", "period")
+    assert ("02", "AAA", "2025-Q1") in regions and ("02", "BBB", "2025-Q1") in regions and ("03", "BBB", "2025-Q1") not in regions
+
+
+def test_complements_are_added_until_no_group_has_exactly_one():
+    units = pl.DataFrame({
+        "unit": ["A", "B", "C", "D", "E", "F"],
+        "q": [10.0, 5.0, 3.0, 8.0, 1.0, 0.0],
+        "suppressed": [True, False, False, False, False, False],
+    })
+    # A's group takes C (smallest); C's takes D; D's takes E, not F (zero)
+    groups = [pl.DataFrame({"group": ["g1"] * 3 + ["g2"] * 2 + ["g3"] * 3, "unit": ["A", "B", "C", "C", "D", "D", "E", "F"]})]
+    assert complement_suppression(units, groups).filter("suppressed")["unit"].sort().to_list() == ["A", "C", "D", "E"]
+
+
+@pytest.mark.parametrize("marts", [CASCADE], indirect=True)
+def test_secondary_suppression_iterates_across_areas_quarters_and_districts(marts):
+    result = suppress(marts, DisclosurePolicy())
+    # Q1: 3001 dominates c1, region 01 and the area. The area hides its whole year, Q2 included, so
+    # in Q2 the area's regions must hide one region (02, the smallest), whose district then needs 01.
+    assert suppressed(result.product_years, "okpd2") == {("c1",)}
+    assert result.area_years["output_suppressed"].to_list() == [True]
+    assert suppressed(result.regional_cells, "region_code", "period") == {
+        ("01", "2025-Q1"), ("02", "2025-Q1"), ("01", "2025-Q2"), ("02", "2025-Q2"),
+    }
+    # c1 is the only leader suppressed: leadership would be the area's hidden output minus c2
+    assert result.area_years["leadership_suppressed"].to_list() == [True]
+
+
+# --- (4) the attacker ----------------------------------------------------------------------------
+
+
+FIGURES = {"Q": "output_value", "comp": "components_cost", "imp": "imported_components_cost", "rnd": "rnd_expenses"}
+
+
+class Attack:
+    """An outsider holding the published extracts: every linear relation between published and
+    hidden figures, solved for the hidden ones. Variables are tuples (figure, level, *key)."""
+
+    def __init__(self):
+        self.equations: list[tuple[dict, float]] = []
+        self.targets: dict[tuple, str] = {}  # hidden figure -> where it is published
+        self.absent: set[tuple] = set()  # figures that do not exist (NULL without a flag)
+        self.inconsistency = 0.0
+
+    def read(self, var: tuple, row: dict, column: str) -> None:
+        value, flag = row[column], row.get(f"{column}_flag")
+        if flag == "c":
+            self.targets[var] = column
+        elif value is None:
+            self.absent.add(var)
+        else:
+            self.equation({var: 1.0}, value)
+
+    def equation(self, coefficients: dict, rhs: float = 0.0) -> None:
+        if not self.absent.intersection(coefficients):
+            self.equations.append((coefficients, rhs))
+
+    def total(self, total: tuple, parts: list[tuple]) -> None:
+        self.equation({total: 1.0, **{part: -1.0 for part in parts}})
+
+    def determined(self) -> dict[tuple, float]:
+        """The hidden figures the equations fix, with their values."""
+        known: dict[tuple, float] = {}
+        pending, progress = self.equations, True
+        while progress:  # equations with one unknown left fix it
+            progress, rest = False, []
+            for coefficients, rhs in pending:
+                unknown = [var for var, c in coefficients.items() if var not in known and abs(c) > 1e-12]
+                rest_rhs = rhs - sum(c * known[var] for var, c in coefficients.items() if var in known)
+                if len(unknown) == 1:
+                    known[unknown[0]] = rest_rhs / coefficients[unknown[0]]
+                    progress = True
+                elif unknown:
+                    rest.append((coefficients, rhs))
+                else:
+                    self.check(rest_rhs, rhs)
+            pending = rest
+        unknowns = sorted({var for coefficients, _ in pending for var in coefficients if var not in known}, key=str)
+        if unknowns:
+            index = {var: i for i, var in enumerate(unknowns)}
+            a, b = np.zeros((len(pending), len(unknowns))), np.zeros(len(pending))
+            for row, (coefficients, rhs) in enumerate(pending):
+                b[row] = rhs - sum(c * known[var] for var, c in coefficients.items() if var in known)
+                for var, c in coefficients.items():
+                    if var in index:
+                        a[row, index[var]] = c
+            solution = np.linalg.lstsq(a, b, rcond=None)[0]
+            self.check(np.abs(a @ solution - b).max(), np.abs(b).max())
+            free = scipy.linalg.null_space(a)
+            fixed = np.abs(free).max(axis=1, initial=0) < 1e-8
+            known.update((var, solution[i]) for var, i in index.items() if fixed[i])
+        return {var: value for var, value in known.items() if var in self.targets}
+
+    def check(self, residual: float, scale: float) -> None:
+        """The attacker's relations must hold on the published figures, or the attack proves nothing."""
+        self.inconsistency = max(self.inconsistency, abs(residual) / max(1.0, abs(scale)))
+
+
+def value(row: dict, column: str) -> float | None:
+    """A published figure (None when hidden or NULL)."""
+    return row[column] if row.get(f"{column}_flag") is None else None
+
+
+def attack(extracts: dict[str, pl.DataFrame]) -> Attack:
+    frames = {name: frame.with_columns(pl.col(pl.Decimal).cast(pl.Float64)) for name, frame in extracts.items()}
+    attacker = Attack()
+    products, areas = frames["product_independence"], frames["area_independence"]
+    for frame, level, key in ((products, "product", "okpd2"), (areas, "area", "project_code")):
+        for row in frame.iter_rows(named=True):
+            read_cell(attacker, (level, row[key], row["period"]), row)
+    for row in frames["product_leadership"].iter_rows(named=True):
+        attacker.read(("Q", "product-year", row["okpd2"], row["year"]), row, "output_value")
+    for row in frames["regional_development"].iter_rows(named=True):
+        attacker.read(("Q", "region", row["region_code"], row["project_code"], row["period"]), row, "output_value")
+    for row in frames["area_leadership"].iter_rows(named=True):  # if the sums of the share were published
+        for column, total in (("leader_output_value", "leader"), ("assessed_output_value", "assessed")):
+            if column in row:
+                attacker.read(("Q", total, row["project_code"], row["year"]), row, column)
+    read_yearly_ratios(attacker, frames, areas)
+
+    # additive relations: areas = their products, years = their quarters, areas = their regions
+    for code, period in areas.select("project_code", "period").iter_rows():
+        in_area = products.filter(project_code=code, period=period)["okpd2"]
+        for figure in (*FIGURES, "dt"):
+            attacker.total((figure, "area", code, period), [(figure, "product", p, period) for p in in_area])
+        regions = frames["regional_development"].filter(project_code=code, period=period)["region_code"]
+        attacker.total(("Q", "area", code, period), [("Q", "region", r, code, period) for r in regions])
+    for (okpd2, year), rows in products.group_by("okpd2", "year"):
+        attacker.total(("Q", "product-year", okpd2, year), [("Q", "product", okpd2, p) for p in rows["period"]])
+    for (code, year), rows in areas.group_by("project_code", "year"):
+        for figure in (*FIGURES, "dt"):
+            attacker.total((figure, "area-year", code, year), [(figure, "area", code, p) for p in rows["period"]])
+        in_area = products.filter(project_code=code, year=year)["okpd2"].unique()
+        attacker.total(("Q", "area-year", code, year), [("Q", "product-year", p, year) for p in in_area])
+    # leader and assessed output: subsets of the area's products, by the public bands
+    for (code, year), rows in frames["product_leadership"].group_by("project_code", "year"):
+        leaders, assessed = rows.filter(band="leader")["okpd2"], rows.filter(pl.col("band") != "not_assessed")["okpd2"]
+        attacker.total(("Q", "leader", code, year), [("Q", "product-year", p, year) for p in leaders])
+        attacker.total(("Q", "assessed", code, year), [("Q", "product-year", p, year) for p in assessed])
+    read_national_total(attacker, frames, areas)
+    return attacker
+
+
+def read_cell(attacker: Attack, where: tuple, row: dict) -> None:
+    """A product or area quarter: its sums, and every published ratio with the public M and X."""
+    q, comp, imp, rnd, dt = (("Q", *where), ("comp", *where), ("imp", *where), ("rnd", *where), ("dt", *where))
+    for figure, column in FIGURES.items():
+        attacker.read((figure, *where), row, column)
+    if row["domestic_technology_share_flag"] == "c":
+        attacker.targets[dt] = "domestic_technology_share"
+    if value(row, "output_value") == 0:
+        attacker.equation({dt: 1.0}, 0.0)  # nothing made, nothing made with domestic technology
+    consumption(attacker, q, row["imports"], row["exports"], {
+        "consumption": value(row, "apparent_consumption"), "import_dependency": value(row, "import_dependency"),
+        "domestic_share": value(row, "domestic_share"), "self_sufficiency": value(row, "self_sufficiency"),
+    })
+    ratios = {"localisation": (imp, comp), "domestic_technology_share": (dt, q), "rnd_intensity": (rnd, q)}
+    for column, (numerator, denominator) in ratios.items():
+        if (r := value(row, column)) is not None:
+            share = 1 - r if column == "localisation" else r  # localisation = 1 - imported / components
+            attacker.equation({numerator: 1.0, denominator: -share})
+
+
+def consumption(attacker: Attack, q: tuple, m: float | None, x: float | None, published: dict) -> None:
+    """C = Q + M - X, import_dependency = M / C, domestic_share = 1 - M / C, self_sufficiency = Q / C."""
+    if m is None or x is None:
+        return
+    if (c := published.get("consumption")) is not None:
+        attacker.equation({q: 1.0}, c - m + x)
+    dependencies = [published.get("import_dependency")]
+    if (share := published.get("domestic_share")) is not None:
+        dependencies.append(1 - share)
+    for d in filter(lambda d: d is not None, dependencies):
+        attacker.equation({q: d}, m - d * (m - x))
+    if (s := published.get("self_sufficiency")) is not None:
+        attacker.equation({q: 1 - s}, s * (m - x))
+
+
+def unclamped(row: dict, pillar: str) -> float | None:
+    """A pillar, from itself or from its clamped value when that is inside (0.01, 1)."""
+    clamped = value(row, f"{pillar}_clamped")
+    return value(row, pillar) if clamped is None or not 0.01 < clamped < 1 else clamped
+
+
+def read_yearly_ratios(attacker: Attack, frames: dict[str, pl.DataFrame], areas: pl.DataFrame) -> None:
+    """The area's yearly figures: consumption and pillars (sovereignty_index), actuals and
+    achievements (project_progress), the leadership share; yearly M and X are the quarters' sums."""
+    trade = areas.group_by("project_code", "year").agg(
+        m=pl.when(pl.col("imports").null_count() == 0).then(pl.col("imports").sum()),
+        x=pl.when(pl.col("exports").null_count() == 0).then(pl.col("exports").sum()),
+    )
+    yearly = {(r["project_code"], r["year"]): r for r in trade.iter_rows(named=True)}
+    progress = frames["project_progress"].with_columns(
+        actual=pl.coalesce(
+            pl.when(pl.col("actual_value_flag").is_null()).then("actual_value"),
+            pl.when(pl.col("achievement_flag").is_null()).then(pl.col("achievement") * pl.col("target_value")),
+        )
+    )
+    statements = [  # (area, year, indicator, value)
+        (r["project_code"], r["year"], r["indicator_code"], r["actual"]) for r in progress.iter_rows(named=True)
+    ]
+    pillars = {"independence": "domestic_share", "localisation": "localisation", "technology": "domestic_technology_share", "leadership": "leadership_share"}
+    hidden_when = {"apparent_consumption": ["Q"], "localisation": ["comp", "imp"], "technology": ["dt"]}
+    for row in frames["sovereignty_index"].filter(pl.col("project_code") != "ALL").iter_rows(named=True):
+        statements += [(row["project_code"], row["year"], indicator, unclamped(row, pillar)) for pillar, indicator in pillars.items()]
+        statements.append((row["project_code"], row["year"], "consumption", value(row, "apparent_consumption")))
+        for column, figures in hidden_when.items():  # the area's yearly sums behind a hidden figure
+            if row[f"{column}_flag"] == "c":
+                attacker.targets.update(((figure, "area-year", row["project_code"], row["year"]), column) for figure in figures)
+    for row in frames["area_leadership"].iter_rows(named=True):
+        statements.append((row["project_code"], row["year"], "leadership_share", value(row, "leadership_share")))
+    for code, year, indicator, figure in statements:
+        if figure is None or (code, year) not in yearly:
+            continue
+        where = (code, year)
+        q, comp, imp, dt = ("Q", "area-year", *where), ("comp", "area-year", *where), ("imp", "area-year", *where), ("dt", "area-year", *where)
+        if indicator in ("consumption", "domestic_share"):
+            consumption(attacker, q, yearly[where]["m"], yearly[where]["x"], {indicator: figure})
+        elif indicator == "localisation":
+            attacker.equation({imp: 1.0, comp: -(1 - figure)})
+        elif indicator == "domestic_technology_share":
+            attacker.equation({dt: 1.0, q: -figure})
+        elif indicator == "leadership_share":
+            attacker.equation({("Q", "leader", *where): 1.0, ("Q", "assessed", *where): -figure})
+
+
+def read_national_total(attacker: Attack, frames: dict[str, pl.DataFrame], areas: pl.DataFrame) -> None:
+    """ALL's consumption is the sum over the areas in the index (those with every pillar)."""
+    index = frames["sovereignty_index"]
+    for row in index.filter(project_code="ALL").iter_rows(named=True):
+        national = ("Q", "all", row["year"])
+        codes = index.filter(pl.col("project_code") != "ALL", year=row["year"], missing_pillar_count=0)["project_code"]
+        attacker.total(national, [("Q", "area-year", code, row["year"]) for code in codes])
+        trade = areas.filter(pl.col("project_code").is_in(codes.implode()), year=row["year"])
+        consumption(attacker, national, trade["imports"].sum(), trade["exports"].sum(), {"consumption": value(row, "apparent_consumption")})
+        if row["apparent_consumption_flag"] == "c":
+            attacker.targets[national] = "apparent_consumption"
+
+
+def nonlinear_leaks(extracts: dict[str, pl.DataFrame]) -> list[str]:
+    """Published figures that are functions of few enough hidden ones to be solved for them."""
+    index, uncertainty = extracts["sovereignty_index"], extracts["sovereignty_index_uncertainty"]
+    pillars = ("independence", "localisation", "technology", "leadership")
+    # S = 100 prod n_i^w_i with published weights: one equation in the hidden clamped pillars
+    leaks = [f"index {r['project_code']} {r['year']}" for r in index.iter_rows(named=True)
+             if r["sovereignty_index_flag"] is None and any(r[f"{p}_clamped_flag"] for p in pillars)]
+    # ALL: consumption-weighted mean of the indices of the areas with every pillar
+    for (year,), rows in index.group_by("year"):
+        areas = rows.filter(pl.col("project_code") != "ALL", missing_pillar_count=0)
+        if rows.filter(project_code="ALL")["sovereignty_index_flag"].is_null().all() and (
+            areas["sovereignty_index_flag"].is_not_null().any() or areas["apparent_consumption_flag"].is_not_null().any()
+        ):
+            leaks.append(f"ALL {year}")
+    # the percentiles over weight draws are more equations in the same pillars
+    hidden = set(index.filter(pl.col("sovereignty_index_flag").is_not_null()).select("project_code", "year").iter_rows())
+    leaks += [f"uncertainty {r}" for r in uncertainty.filter(pl.col("index_p50_flag").is_null()).select("project_code", "year").iter_rows() if r in hidden]
+    progress = extracts["project_progress"].filter(
+        pl.col("actual_value_flag").is_null() | pl.col("achievement_flag").is_null(), indicator_code="sovereignty_index"
+    )
+    leaks += [f"progress {r}" for r in progress.select("project_code", "year").iter_rows() if r in hidden]
+    return leaks
+
+
+def assert_nothing_recoverable(extracts: dict[str, pl.DataFrame]) -> Attack:
+    attacker = attack(extracts)
+    recovered = attacker.determined()
+    assert attacker.targets, "nothing hidden: the attack would prove nothing"
+    assert attacker.inconsistency < 1e-6, "the attacker's relations do not hold on the published figures"
+    assert recovered == {}
+    assert nonlinear_leaks(extracts) == []
+    return attacker
+
+
+@pytest.mark.parametrize("marts", [PRIMARY, CASCADE], indirect=True)
+def test_the_attacker_recovers_nothing_from_hand_built_extracts(marts):
+    assert_nothing_recoverable(frames_of(marts))
+
+
+def reveal(extracts: dict[str, pl.DataFrame], con: duckdb.DuckDBPyConnection, name: str, keys: list[str], where: pl.Expr) -> dict:
+    """The extracts with the hidden figures of some rows of one extract published as in the mart."""
+    frame, mart = extracts[name], con.sql(f"select * from marts.{name}").pl()
+    figures = [column.removesuffix("_flag") for column in frame.columns if column.endswith("_flag")]
+    joined = frame.join(mart.select(*keys, *(pl.col(f).alias(f"{f}_mart") for f in figures)), on=keys, how="left")
+    revealed = joined.with_columns(
+        *(pl.when(where).then(pl.col(f"{f}_mart")).otherwise(pl.col(f)).alias(f) for f in figures),
+        *(pl.when(where).then(None).otherwise(pl.col(f"{f}_flag")).alias(f"{f}_flag") for f in figures),
+    ).select(frame.columns)
+    return {**extracts, name: revealed}
+
+
+@pytest.mark.parametrize("marts", [PRIMARY], indirect=True)
+def test_the_attacker_recovers_b1_when_its_complement_is_published(marts):
+    extracts = frames_of(marts)
+    leaky = reveal(extracts, marts, "product_independence", ["okpd2", "period"], pl.col("okpd2") == "b2")
+    recovered = attack(leaky).determined()
+    # BBB's published quarters minus b2, b3 and b4
+    assert recovered[("Q", "product", "b1", "2025-Q1")] == pytest.approx(80.0)
+    assert recovered[("Q", "product", "b1", "2025-Q2")] == pytest.approx(80.0)
+
+
+@pytest.mark.parametrize("marts", [PRIMARY], indirect=True)
+def test_the_attacker_recovers_a_quarter_when_a_product_year_is_only_partly_suppressed(marts):
+    # a2 is confidential in Q2 only; publishing its Q1 gives a1's Q1 away (AAA's Q1 minus the rest)
+    extracts = frames_of(marts)
+    leaky = reveal(extracts, marts, "product_independence", ["okpd2", "period"], (pl.col("okpd2") == "a2") & (pl.col("period") == "2025-Q1"))
+    assert attack(leaky).determined()[("Q", "product", "a1", "2025-Q1")] == pytest.approx(200.0)
+
+
+def test_the_exactly_one_rule_alone_leaks_in_a_table_of_products_by_quarters():
+    """metrics.md's rule on its own: products x quarters with yearly and area totals. Two 2 x 2
+    blocks (A, B x Q1, Q2 and C, D x Q3, Q4) joined by B/Q3: every row and column has 0 or at least
+    two hidden cells, yet B/Q3 = rows A + B - columns Q1 + Q2."""
+    hidden = {("A", 1), ("A", 2), ("B", 1), ("B", 2), ("C", 3), ("C", 4), ("D", 3), ("D", 4), ("B", 3)}
+    attacker = Attack()
+    for cell in hidden:
+        attacker.targets[cell] = "output_value"
+    cells = [(p, t) for p in "ABCD" for t in (1, 2, 3, 4)]
+    for cell in cells:
+        if cell not in hidden:
+            attacker.equation({cell: 1.0}, 1.0)
+    for p in "ABCD":
+        attacker.equation({cell: 1.0 for cell in cells if cell[0] == p}, 4.0)
+    for t in (1, 2, 3, 4):
+        attacker.equation({cell: 1.0 for cell in cells if cell[1] == t}, 4.0)
+    assert set(attacker.determined()) == {("B", 3)}
+
+
+# --- (5) no enterprise anywhere ------------------------------------------------------------------
+
+
+def assert_no_enterprise_identity(con: duckdb.DuckDBPyConnection, extracts: dict, tmp_path) -> None:
+    enterprises = con.sql("select distinct inn, enterprise_name from raw.producer").pl()
+    secrets = set(enterprises["inn"].drop_nulls()) | set(enterprises["enterprise_name"].drop_nulls())
+    assert secrets
+    for name, extract in extracts.items():
+        frame = extract.frame
+        assert not any(word in column for column in frame.columns for word in ("inn", "enterprise", "top1"))
+        texts = set(frame.select(pl.all().cast(pl.String)).unpivot()["value"].drop_nulls())
+        assert not any(secret in text for secret in secrets for text in texts), name
+        path = tmp_path / f"{name}.parquet"
+        frame.write_parquet(path)
+        metadata = pq.read_metadata(path)
+        stored = [str(metadata.schema), str(metadata.metadata), str(pq.read_schema(path))]
+        stored += [str(metadata.row_group(g).column(c).statistics) for g in range(metadata.num_row_groups) for c in range(metadata.num_columns)]
+        assert not any(secret in text for secret in secrets for text in stored), name
+
+
+def assert_no_cell_of_a_few_producers_is_published(con: duckdb.DuckDBPyConnection, extracts: dict) -> None:
+    """A published output of a cell of one or two producers would be a per-producer row."""
+    policy = DisclosurePolicy()
+    for name, keys in (("product_independence", ["okpd2", "period"]), ("area_independence", ["project_code", "period"]),
+                       ("regional_development", ["region_code", "project_code", "period"])):
+        mart = con.sql(f"select {', '.join(keys)}, producer_count, top1_share from marts.{name}").pl()
+        cells = extracts[name].frame.join(mart.filter(policy.output_confidential()).select(keys), on=keys)
+        assert cells["output_value"].null_count() == cells.height, name
+
+
+@pytest.mark.parametrize("marts", [PRIMARY], indirect=True)
+def test_no_enterprise_identity_in_hand_built_extracts(marts, tmp_path):
+    extracts = build_extracts(marts, DisclosurePolicy())
+    assert_no_enterprise_identity(marts, extracts, tmp_path)
+    assert_no_cell_of_a_few_producers_is_published(marts, extracts)
+
+
+# --- the demo warehouse, built by the real pipeline ----------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def demo_warehouse(tmp_path_factory):
+    home = tmp_path_factory.mktemp("disclosure_home")
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("SOVEREIGNTY_HOME", str(home))
+        env.setenv("SOVEREIGNTY_TODAY", TODAY.isoformat())
+        assert main(["demo"]) == 0
+        main(["run"])  # its exit code also covers publication, which these tests do not need
+    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+    assert all(con.execute(f"select count(*) from marts.{name}").fetchall()[0][0] for name in PUBLISHED)
+    yield con
+    con.close()
+
+
+@pytest.mark.slow
+def test_the_attacker_recovers_nothing_from_the_demo_release(demo_warehouse):
+    extracts = frames_of(demo_warehouse)
+    attacker = assert_nothing_recoverable(extracts)
+    hidden_levels = {target[1] for target in attacker.targets}
+    assert {"product", "product-year", "region"} <= hidden_levels
+
+
+@pytest.mark.slow
+def test_the_attacker_recovers_a_demo_value_when_a_complement_is_published(demo_warehouse):
+    extracts = frames_of(demo_warehouse)
+    product_years = suppress(demo_warehouse, DisclosurePolicy()).product_years.filter("suppressed")
+    primary = demo_warehouse.sql("select okpd2, year from marts.product_independence where producer_count between 1 and 2").pl().unique()
+    complement = product_years.join(primary, on=["okpd2", "year"], how="anti").sort("year", "okpd2").row(0, named=True)
+    leaky = reveal(extracts, demo_warehouse, "product_independence", ["okpd2", "period"],
+                   (pl.col("okpd2") == complement["okpd2"]) & (pl.col("year") == complement["year"]))
+    recovered = {var: v for var, v in attack(leaky).determined().items() if var[:2] == ("Q", "product")}
+    truth = demo_warehouse.sql("select okpd2, period, output_value from marts.product_independence").pl()
+    truth = {("Q", "product", okpd2, period): float(v) for okpd2, period, v in truth.iter_rows()}
+    assert recovered and all(v == pytest.approx(truth[var]) for var, v in recovered.items())
+
+
+@pytest.mark.slow
+def test_no_enterprise_identity_in_the_demo_extracts(demo_warehouse, tmp_path):
+    extracts = build_extracts(demo_warehouse, DisclosurePolicy())
+    assert_no_enterprise_identity(demo_warehouse, extracts, tmp_path)
+    assert_no_cell_of_a_few_producers_is_published(demo_warehouse, extracts)
