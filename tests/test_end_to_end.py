@@ -111,7 +111,7 @@ def assert_close(actual: dict, expected: dict):
         if value is None or isinstance(value, (bool, str)):
             assert got == value, name
         else:
-            assert float(got) == pytest.approx(value, rel=1e-9, abs=1e-12), name
+            assert float(got) == pytest.approx(float(value), rel=1e-9, abs=1e-12), name
 
 
 def test_product_independence_of_the_aircraft(marts):

@@ -43,7 +43,7 @@ select
     cast(count(parameter_scores.capped_ratio) as integer) as parameters_reported,
     case
         when count(parameter_scores.capped_ratio) = benchmark_sets.benchmark_parameters
-            then exp({{ ratio('sum(parameter_scores.weight * ln(parameter_scores.capped_ratio))', 'sum(parameter_scores.weight)') }})
+            then exp({{ ratio(exact_sum('parameter_scores.weight * ln(parameter_scores.capped_ratio)'), exact_sum('parameter_scores.weight')) }})
     end as technical_level
 from reporting_producers
 inner join benchmark_sets

@@ -78,7 +78,7 @@ national as (
         sum(case when sovereignty_index is not null then apparent_consumption end) as apparent_consumption,
         count(sovereignty_index) as areas_in_index,
         {{ ratio(
-            'sum(case when sovereignty_index is not null then apparent_consumption * sovereignty_index end)',
+            exact_sum('case when sovereignty_index is not null then apparent_consumption * sovereignty_index end'),
             'sum(case when sovereignty_index is not null then apparent_consumption end)') }} as sovereignty_index
     from areas
     group by year
