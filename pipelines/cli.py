@@ -1,4 +1,4 @@
-"""The `sovereignty` command: demo, run, status (outputs.md, "Command line")."""
+"""The `sovereignty` command: demo, run, status (outputs.md, "Command line"), and publish, sql."""
 
 from __future__ import annotations
 
@@ -9,11 +9,12 @@ import os
 import sys
 from datetime import datetime
 from collections.abc import Sequence
+from pathlib import Path
 
 import dagster as dg
 import duckdb
 
-from pipelines.jobs import MAIN_JOB, InboxPlan, inbox_plan
+from pipelines.jobs import MAIN_JOB, PUBLISH_JOB, InboxPlan, inbox_plan
 from pipelines.settings import Settings
 from pipelines.warehouse import WarehouseBusyError, connect, create_schemas, writer_lock
 
@@ -39,18 +40,19 @@ def dagster_instance(settings: Settings) -> dg.DagsterInstance:
     return dg.DagsterInstance.get()
 
 
-def execute_main_job(settings: Settings, plan: InboxPlan) -> dg.ExecuteInProcessResult:
+def execute_job(settings: Settings, name: str, plan: InboxPlan | None = None) -> dg.ExecuteInProcessResult:
+    """Run one of the definitions' jobs in this process; a run's dbt output goes to its log file."""
     from pipelines.definitions import build_definitions  # heavy: only commands that run need it
 
     defs = build_definitions(settings)
-    job = defs.resolve_job_def(MAIN_JOB)
+    job = defs.resolve_job_def(name)
     selection = None
-    if not plan.quarters:  # nothing quarterly pending: leave the partitioned assets out of the run
+    if plan is not None and not plan.quarters:  # nothing quarterly pending: leave the partitioned assets out
         partitioned = {key for key, node in job.asset_layer.asset_graph.asset_nodes_by_key.items() if node.partitions_def}
         selection = [key for key in defs.resolve_all_asset_keys() if key not in partitioned]
     return job.execute_in_process(
         instance=dagster_instance(settings),
-        tags=plan.run_tags(),
+        tags=plan.run_tags() if plan else None,
         asset_selection=selection,
         raise_on_error=False,
         # The command prints its own summary; Dagster's step log stays in the run's event log.
@@ -152,16 +154,36 @@ def command_run(settings: Settings) -> int:
         with connect(settings.warehouse) as con:
             create_schemas(con)
             before = last_load_id(con)
-        log_path = settings.home / "logs" / f"run-{datetime.now():%Y%m%dT%H%M%S}.log"
-        log_path.parent.mkdir(parents=True, exist_ok=True)
-        # dbt's progress lines are echoed to stdout by dagster-dbt: keep them in the run's log.
-        with open(log_path, "w") as log, contextlib.redirect_stdout(log):
-            result = execute_main_job(settings, plan)
+        result, log_path = execute_logged(settings, MAIN_JOB, plan)
         with connect(settings.warehouse) as con:
             print_load_summary(con, before)
-            publication = publication_of_run(con, result.run_id)
-            if publication and publication[0] != "blocked":
-                print_headlines(con)
+    return report_run(settings, result, log_path)
+
+
+def command_publish(settings: Settings) -> int:
+    """Check the warehouse as it is and publish it, with no ingestion and no dbt build."""
+    if not settings.warehouse.exists():
+        print(f"No warehouse at {settings.warehouse}: run `sovereignty run` first.", file=sys.stderr)
+        return EXIT_FAILED
+    with writer_lock(settings.warehouse):
+        result, log_path = execute_logged(settings, PUBLISH_JOB)
+    return report_run(settings, result, log_path)
+
+
+def execute_logged(settings: Settings, job: str, plan: InboxPlan | None = None) -> tuple[dg.ExecuteInProcessResult, Path]:
+    log_path = settings.home / "logs" / f"run-{datetime.now():%Y%m%dT%H%M%S}.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    # dbt's progress lines are echoed to stdout by dagster-dbt: keep them in the run's log.
+    with open(log_path, "w") as log, contextlib.redirect_stdout(log):
+        return execute_job(settings, job, plan), log_path
+
+
+def report_run(settings: Settings, result: dg.ExecuteInProcessResult, log_path: Path) -> int:
+    """Headlines, the release (or why there is none) and failed steps; the command's exit code."""
+    with connect(settings.warehouse) as con:
+        publication = publication_of_run(con, result.run_id)
+        if publication and publication[0] != "blocked":
+            print_headlines(con)
     released = report_publication(settings, publication)
     for event in result.all_events:
         if event.is_step_failure:
@@ -217,6 +239,7 @@ def parser() -> argparse.ArgumentParser:
     demo.add_argument("--scale", choices=["small", "national"], default="small")
     demo.add_argument("--seed", type=int, default=42)
     commands.add_parser("run", help="ingest the inbox, build, check and publish")
+    commands.add_parser("publish", help="check the warehouse again and publish it, without ingesting or rebuilding")
     commands.add_parser("status", help="the inbox, the last loads, the last publication attempt")
     sql = commands.add_parser("sql", help="run read-only SQL on the warehouse (from the argument or standard input)")
     sql.add_argument("query", nargs="?")
@@ -231,6 +254,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return command_demo(settings, args.scale, args.seed)
         if args.command == "run":
             return command_run(settings)
+        if args.command == "publish":
+            return command_publish(settings)
         if args.command == "sql":
             return command_sql(settings, args.query)
         return command_status(settings)

@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 import dagster as dg
 import duckdb
 
+from pipelines.jobs import RELEASE
 from pipelines.publish.disclosure import DisclosurePolicy
 from pipelines.publish.extracts import build_extracts
 from pipelines.publish.release import parquet_bytes, publish_release
@@ -68,7 +69,7 @@ def publication_asset(settings: Settings) -> dg.AssetsDefinition:
     policy = DisclosurePolicy(settings.disclosure_min_producers, settings.disclosure_dominance_share)
 
     @dg.asset(
-        key=dg.AssetKey(["published", "release"]),
+        key=RELEASE,
         deps=[dg.AssetKey(["marts", name]) for name in PUBLISHED_EXTRACTS],
         group_name="publication",
         kinds={"parquet", "html"},
