@@ -22,6 +22,7 @@ import polars as pl
 
 from pipelines.catalogues import load_catalogues
 from pipelines.contracts import KINDS, RAW_SQL_TYPE, ReportKind
+from pipelines.periods import FIRST_QUARTER, parse_quarter_expr, quarter_of
 from pipelines.readers import ROW_NUMBER, ParsedFile, RejectedFile, read_report
 from pipelines.validation import ValidatedFile, ValidationContext, validate
 
@@ -77,16 +78,22 @@ def loaded_periods(kind: ReportKind, validated: ValidatedFile) -> list[str]:
 
 
 def file_periods(path: Path, kind: ReportKind, today: date) -> list[str]:
-    """The quarters a pending file would load, read without writing anything.
+    """The quarters a pending file may load, from 2000-Q1 to the current one.
 
     Sensors and the command line use it to choose the partitions of the run that ingests the file.
+    It reads the file but parses only the distinct values of its period column and validates
+    nothing: the ingestion validates every row anyway, and a quarter whose rows all end up
+    quarantined only widens the run's range.
     """
     try:
         parsed = read_report(path, kind, path.read_bytes())
     except RejectedFile:
         return []
-    validated = validate(kind, parsed.frame, parsed.original_names, ValidationContext(load_catalogues(), today))
-    return loaded_periods(kind, validated)
+    if "period" not in parsed.frame.columns:
+        return []
+    labels = parsed.frame.select(pl.col("period").unique()).select(parse_quarter_expr(pl.col("period")))
+    latest = quarter_of(today)
+    return sorted(q for q in labels.to_series().drop_nulls().unique() if FIRST_QUARTER <= q <= latest)
 
 
 class Ingestor:

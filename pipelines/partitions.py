@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import dagster as dg
 
-from pipelines.periods import quarter_of, quarter_range
+from pipelines.periods import FIRST_QUARTER, quarter_of, quarter_range
 from pipelines.settings import Settings
-
-FIRST_QUARTER = "2000-Q1"  # characteristics accept years from 2000 (inputs.md)
 
 
 def quarter_partitions(settings: Settings) -> dg.StaticPartitionsDefinition:

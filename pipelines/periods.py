@@ -18,6 +18,8 @@ QUARTER_PATTERNS = (
 )
 _COMPILED = tuple(re.compile(p, re.IGNORECASE) for p in QUARTER_PATTERNS)
 
+FIRST_QUARTER = "2000-Q1"  # the first quarter the warehouse holds: characteristics accept years from 2000 (inputs.md)
+
 
 def quarter_label(year: int, quarter: int) -> str:
     return f"{year}-Q{quarter}"

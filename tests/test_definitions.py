@@ -6,6 +6,7 @@ import dagster as dg
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from pipelines.definitions import build_definitions
+from pipelines.jobs import inbox_plan
 from pipelines.settings import Settings
 from tests.reports import csv_bytes, deliver, row
 
@@ -39,6 +40,15 @@ def test_sensor_requests_one_run_covering_the_pending_quarters(home):
     assert request.tags[ASSET_PARTITION_RANGE_END_TAG] == "2025-Q3"
     with dg.build_sensor_context() as context:
         assert sensor(context).run_key == request.run_key  # same files, same run key
+
+
+def test_quarters_outside_the_partitions_do_not_stretch_the_run(home):
+    """A row for a future quarter or before 2000 is quarantined by the ingestion; the run's range
+    must still consist of existing partition keys."""
+    rows = [row("trade", period=p) for p in ("2025-Q2", "2031-Q1", "1999-Q4", "not a quarter", "II кв. 2025")]
+    deliver(home, "trade", "mixed.csv", csv_bytes(rows))
+    plan = inbox_plan(Settings.from_env())
+    assert plan.quarters == {"2025-Q2"}
 
 
 def test_schedule_skips_an_empty_inbox(home):
