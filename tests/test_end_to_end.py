@@ -8,13 +8,21 @@ by calling the code under test. The whole pipeline runs once, through `sovereign
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import os
+import re
+import shutil
+import subprocess
 from decimal import Decimal
+from pathlib import Path
 
 import duckdb
 import pytest
 
 from pipelines.cli import main
+from pipelines.dbt_project import DBT_EXECUTABLE
+from pipelines.settings import DBT_PROJECT_DIR, Settings
 from tests.conftest import TODAY
 from tests.reports import csv_bytes, deliver, row
 
@@ -257,3 +265,19 @@ def test_every_required_mart_is_there_with_every_column_documented_in_the_wareho
         "select table_name || '.' || column_name from duckdb_columns() where schema_name = 'marts' and coalesce(comment, '') = ''"
     ).fetchall()
     assert undocumented == []
+
+
+def test_every_dbt_unit_test_passes(marts, tmp_path):
+    """Runs leave dbt's unit tests out (they test the SQL, not the data: they belong here, not in
+    every production run). They run here against a copy of the warehouse these tests built,
+    whose models give the unit tests their column types."""
+    source = Path(marts.execute("select path from duckdb_databases() where database_name = current_database()").fetchone()[0])
+    settings = dataclasses.replace(Settings.from_env(), home=tmp_path)
+    shutil.copy2(source, settings.warehouse)
+    result = subprocess.run(
+        [DBT_EXECUTABLE, "test", "--select", "test_type:unit", "--project-dir", str(DBT_PROJECT_DIR),
+         "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(tmp_path / "target")],
+        env={**os.environ, **settings.export_for_dbt()}, capture_output=True, text=True,
+    )
+    assert result.returncode == 0, result.stdout[-5000:]
+    assert re.search(r"PASS=(\d+)", result.stdout) and int(re.search(r"PASS=(\d+)", result.stdout)[1]) >= 30

@@ -1,13 +1,30 @@
+{{ config(**quarterly_incremental_config()) }}
+
 -- Enterprise production reports in force: for each (inn, period) every row of the latest load
 -- that reported that enterprise and quarter (a revision replaces the whole report).
-with producer as (
-    select * from {{ latest_revision(source('raw', 'producer'), ['inn', 'period'], keep='latest_load') }} as revised
+-- Unlike the other staging models this one is a table, incremental by quarter: at national scale
+-- (ten million rows) a view made every test and every model that reads it recompute the
+-- revisions over all quarters; as a table, a new quarter's reports rebuild only that quarter
+-- (the revision key contains the period, so a quarter's rows in force depend on that quarter's
+-- loads alone).
+with periods_to_build as (
+    {{ periods_to_build([[source('raw', 'producer'), '_load_id']], is_incremental()) }}
+),
+
+producer_of_periods as (
+    select *
+    from {{ source('raw', 'producer') }}
+    where period in (select period from periods_to_build)
+),
+
+producer as (
+    select * from {{ latest_revision('producer_of_periods', ['inn', 'period'], keep='latest_load') }} as revised
 )
 
 select
-    cast(period as {{ dbt.type_string() }}) as period,
-    {{ period_year('period') }} as year,
-    {{ period_quarter('period') }} as quarter,
+    cast(producer.period as {{ dbt.type_string() }}) as period,
+    {{ period_year('producer.period') }} as year,
+    {{ period_quarter('producer.period') }} as quarter,
     cast(inn as {{ dbt.type_string() }}) as inn,
     cast(enterprise_name as {{ dbt.type_string() }}) as enterprise_name,
     cast(region_code as {{ dbt.type_string() }}) as region_code,
@@ -28,5 +45,8 @@ select
     cast(_source_file as {{ dbt.type_string() }}) as source_file,
     cast(_row_number as bigint) as source_row_number,
     _ingested_at as ingested_at,
-    _soft_flags as soft_flags
+    _soft_flags as soft_flags,
+    periods_to_build.last_load_id
 from producer
+inner join periods_to_build
+    on periods_to_build.period = producer.period
