@@ -1,5 +1,7 @@
 # Two commands on a fresh machine with Python 3.11 and make: `make run` and `make test`.
-# The environment is built once from the lock file; later calls reuse it.
+# The environment is built once from the lock file; later calls reuse it. Bytecode is compiled at
+# install time: with PYTHONDONTWRITEBYTECODE set (as on these machines) every process would
+# otherwise recompile thousands of modules (about 7 s per `sovereignty` or `dbt` start).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -10,13 +12,13 @@ export SOVEREIGNTY_HOME ?= $(CURDIR)/data
 MANIFEST := dbt_project/target/manifest.json
 DBT_SOURCES := dbt_project/dbt_project.yml dbt_project/profiles.yml $(shell find dbt_project/models dbt_project/seeds dbt_project/macros dbt_project/tests -type f 2>/dev/null)
 
-.PHONY: run test lock clean-home browser
+.PHONY: run test bench lock clean-home browser
 
 $(INSTALLED): requirements.lock pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required, found " + sys.version'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
-	$(BIN)/uv pip install --quiet --python $(BIN)/python --require-hashes -r requirements.lock
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --require-hashes --compile-bytecode -r requirements.lock
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	touch $(INSTALLED)
 
@@ -34,6 +36,11 @@ run: $(INSTALLED) $(MANIFEST) $(SOVEREIGNTY_HOME)/demo/manifest.json
 
 test: $(INSTALLED) $(MANIFEST) browser
 	$(BIN)/python -m pytest
+
+# The national-scale benchmark: full run, incremental quarter and the plain DuckDB baseline
+# (benchmarks/README.md); prints a table and writes benchmarks/results/<date>.json.
+bench: $(INSTALLED) $(MANIFEST)
+	$(BIN)/python benchmarks/bench.py
 
 # The report test renders report.html in headless Chromium (Debian's package; installed when root).
 browser:

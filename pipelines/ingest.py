@@ -23,7 +23,7 @@ import polars as pl
 from pipelines.catalogues import load_catalogues
 from pipelines.contracts import KINDS, RAW_SQL_TYPE, ReportKind
 from pipelines.periods import FIRST_QUARTER, parse_quarter_expr, quarter_of
-from pipelines.readers import ROW_NUMBER, ParsedFile, RejectedFile, read_report
+from pipelines.readers import ROW_NUMBER, ParsedFile, RejectedFile, csv_column, read_report
 from pipelines.validation import ValidatedFile, ValidationContext, validate
 
 log = logging.getLogger(__name__)
@@ -85,15 +85,29 @@ def file_periods(path: Path, kind: ReportKind, today: date) -> list[str]:
     nothing: the ingestion validates every row anyway, and a quarter whose rows all end up
     quarantined only widens the run's range.
     """
-    try:
-        parsed = read_report(path, kind, path.read_bytes())
-    except RejectedFile:
+    periods = period_column(path, kind)
+    if periods is None:
         return []
-    if "period" not in parsed.frame.columns:
-        return []
-    labels = parsed.frame.select(pl.col("period").unique()).select(parse_quarter_expr(pl.col("period")))
+    labels = periods.unique().to_frame("period").select(parse_quarter_expr(pl.col("period")))
     latest = quarter_of(today)
     return sorted(q for q in labels.to_series().drop_nulls().unique() if FIRST_QUARTER <= q <= latest)
+
+
+def period_column(path: Path, kind: ReportKind) -> pl.Series | None:
+    """The file's period column as text; None when the ingestion will reject the file."""
+    content = path.read_bytes()
+    if path.suffix.lower() == ".csv":
+        try:
+            periods = csv_column(kind, content, "period")
+            if periods is not None:
+                return periods
+        except (pl.exceptions.PolarsError, UnicodeDecodeError):
+            pass  # the full reader below gives the verdict the ingestion will give
+    try:
+        frame = read_report(path, kind, content).frame
+    except RejectedFile:
+        return None
+    return frame["period"] if "period" in frame.columns else None
 
 
 class Ingestor:

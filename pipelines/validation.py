@@ -16,7 +16,7 @@ import polars as pl
 from pipelines.catalogues import Catalogues
 from pipelines.contracts import ColumnType, ReportKind
 from pipelines.inn import inn_is_valid_expr
-from pipelines.periods import parse_quarter_expr, quarter_of
+from pipelines.periods import FIRST_QUARTER, parse_quarter_expr, quarter_of
 from pipelines.readers import ROW_NUMBER
 
 TEXT_PREFIX = "__text_"
@@ -143,9 +143,13 @@ def inn_rules() -> list[Rule]:
     ]
 
 
-def not_in_future(today: date) -> Rule:
-    # Quarter labels sort chronologically as text ('2025-Q4' < '2026-Q1').
-    return Rule("period.in_future", "hard", pl.col("period") > quarter_of(today))
+def period_rules(today: date) -> list[Rule]:
+    """Quarters from 2000-Q1 (the warehouse's first, as for characteristics' years) to today's.
+    Quarter labels sort chronologically as text ('2025-Q4' < '2026-Q1')."""
+    return [
+        Rule("period.in_future", "hard", pl.col("period") > quarter_of(today)),
+        Rule("period.before_2000", "hard", pl.col("period") < FIRST_QUARTER),
+    ]
 
 
 def content_rules(kind: ReportKind, ctx: ValidationContext) -> list[Rule]:
@@ -155,7 +159,7 @@ def content_rules(kind: ReportKind, ctx: ValidationContext) -> list[Rule]:
         case "producer":
             usual_unit = pl.col("okpd2").replace_strict(cat.usual_unit(), default=None, return_dtype=pl.String)
             return [
-                not_in_future(ctx.today),
+                *period_rules(ctx.today),
                 *inn_rules(),
                 Rule("enterprise_name.too_long", "hard", pl.col("enterprise_name").str.len_chars() > 500),
                 in_catalogue("region_code", cat.region_codes),
@@ -188,14 +192,14 @@ def content_rules(kind: ReportKind, ctx: ValidationContext) -> list[Rule]:
             ]
         case "trade":
             return [
-                not_in_future(ctx.today),
+                *period_rules(ctx.today),
                 in_catalogue("okpd2", cat.product_codes),
                 in_catalogue("partner_country", cat.country_codes),
                 *non_negative("value"),
             ]
         case "regional":
             return [
-                not_in_future(ctx.today),
+                *period_rules(ctx.today),
                 in_catalogue("region_code", cat.region_codes),
                 in_catalogue("project_code", cat.project_codes),
                 *non_negative("facilities_launched", "investment", "jobs_created", "specialists_trained"),

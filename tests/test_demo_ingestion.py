@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from pipelines.contracts import KINDS
 from pipelines.demo import generate_demo
+from pipelines.ingest import file_periods
 from tests.conftest import TODAY, Warehouse
 
 
@@ -75,3 +77,14 @@ def test_file_level_defects(ingested_demo):
         [correction["inn"], correction["period"]],
     )
     assert latest_file == correction["file"]  # it arrived after the original it replaces
+
+
+def test_the_run_plan_covers_every_quarter_a_file_loads(ingested_demo):
+    """The plan reads only the period column (CSV) and validates nothing; it may name more
+    quarters than a file loads, never fewer, or the file would wait in the inbox."""
+    warehouse, _ = ingested_demo
+    loads = warehouse.rows("select kind, stored_path, periods from audit.loads where status = 'loaded'")
+    assert any(path.endswith(".csv") for _, path, _ in loads) and any(path.endswith(".xlsx") for _, path, _ in loads)
+    for kind, path, periods in loads:
+        if KINDS[kind].quarterly:
+            assert set(periods) <= set(file_periods(warehouse.home / path, KINDS[kind], TODAY)), path

@@ -36,6 +36,7 @@ def format_cases():
 
 CONTENT_CASES = [
     ("producer", "period.in_future", {"period": "2027-Q1"}),
+    ("producer", "period.before_2000", {"period": "1999-Q4"}),
     ("producer", "inn.not_10_or_12_digits", {"inn": "77070838"}),
     ("producer", "inn.check_digits", {"inn": "7707083894"}),
     ("producer", "enterprise_name.too_long", {"enterprise_name": "А" * 501}),
@@ -54,10 +55,12 @@ CONTENT_CASES = [
     ("producer", "employees.negative", {"employees": "-1"}),
     ("producer", "trl.out_of_range", {"trl": "10"}),
     ("trade", "period.in_future", {"period": "2027-Q1"}),
+    ("trade", "period.before_2000", {"period": "1999-Q4"}),
     ("trade", "okpd2.not_in_catalogue", {"okpd2": "99.99.99"}),
     ("trade", "partner_country.not_in_catalogue", {"partner_country": "XX"}),
     ("trade", "value.negative", {"value": "-1"}),
     ("regional", "period.in_future", {"period": "2027-Q1"}),
+    ("regional", "period.before_2000", {"period": "1999-Q4"}),
     ("regional", "region_code.not_in_catalogue", {"region_code": "00"}),
     ("regional", "project_code.not_in_catalogue", {"project_code": "XYZ"}),
     ("regional", "facilities_launched.negative", {"facilities_launched": "-1"}),
@@ -145,6 +148,16 @@ def test_a_row_breaking_several_rules_records_every_reason(warehouse):
         "okpd2.not_in_catalogue",
         "output_value.negative",
     ]
+
+
+def test_a_cell_of_spaces_only_is_empty(warehouse):
+    """inputs.md: an empty cell is missing. An optional amount of spaces is zero, not an error;
+    a required cell of spaces is missing."""
+    rows = [row("producer", export_value="   ", rnd_expenses="\u00a0"), row("producer", inn="7707083893", enterprise_name="  ")]
+    deliver(warehouse.home, "producer", "spaces.csv", csv_bytes(rows))
+    warehouse.ingest("producer")
+    assert warehouse.rows("select export_value, rnd_expenses from raw.producer") == [(0, 0)]
+    assert warehouse.value("select reasons from audit.quarantine") == ["enterprise_name.missing"]
 
 
 def test_inn_is_kept_as_text_with_leading_zeros(warehouse):
