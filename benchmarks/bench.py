@@ -1,0 +1,237 @@
+"""`make bench`: the national-scale benchmark (see benchmarks/README.md).
+
+On the same files and in one run, it measures:
+  full         `sovereignty run` from an empty home (ingest, dbt build, checks, publish) on every
+               report except the last quarter's;
+  incremental  `sovereignty run` again after the last quarter's reports arrive;
+  baseline     benchmarks/baseline.py: one hand-written DuckDB SQL script computing the
+               independence and leadership marts from the same files as `full`, with no
+               orchestration, checks or publication.
+For each: wall time and the peak resident memory of the whole process tree (every process the
+stage started, summed, sampled every 50 ms). Ingestion throughput per input format comes from
+the full run's audit.loads, and the full run's time per Dagster step from its event log.
+The table is printed and written to benchmarks/results/<date>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+REPO = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+TODAY = "2026-11-28"  # pinned, so that the cached demo and every figure are reproducible
+TARGETS = {"full_over_baseline": 2.0, "incremental_over_full": 0.15, "peak_rss_gib": 4.0}
+
+
+# --- the national demo, generated once per seed and generator version ----------------------------
+
+
+def demo_version() -> str:
+    """Changes whenever the generator or the catalogues it draws from change."""
+    digest = hashlib.sha256()
+    for path in [REPO / "pipelines" / "demo.py", *sorted((REPO / "dbt_project" / "seeds").glob("*.csv"))]:
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def cached_demo(work: Path, seed: int) -> Path:
+    """A home whose inbox holds the national demo; generated when absent, reused afterwards."""
+    source = work / f"national-seed{seed}-{demo_version()}"
+    if not (source / "demo" / "manifest.json").exists():
+        shutil.rmtree(source, ignore_errors=True)
+        print(f"Generating the national demo (seed {seed}) into {source} (once) ...", flush=True)
+        subprocess.run([BIN / "sovereignty", "demo", "--scale", "national", "--seed", str(seed)],
+                       env=environment(source), check=True, stdout=subprocess.DEVNULL)
+    return source
+
+
+def environment(home: Path) -> dict[str, str]:
+    return {**os.environ, "SOVEREIGNTY_HOME": str(home), "SOVEREIGNTY_TODAY": TODAY}
+
+
+def split_last_quarter(source: Path) -> tuple[list[dict], list[dict], str]:
+    """The demo's files as (earlier, last quarter's, last quarter), from its manifest."""
+    files = json.loads((source / "demo" / "manifest.json").read_text())["files"]
+    last = max(q for f in files for q in f.get("quarters", []))
+    held = [f for f in files if f.get("quarters") and set(f["quarters"]) == {last}]
+    return [f for f in files if f not in held], held, last
+
+
+def link_into(source: Path, files: list[dict], inbox: Path) -> int:
+    """Hard links keep the files' bytes and mtimes (arrival order) and cost no copy."""
+    size = 0
+    for entry in files:
+        target = inbox / entry["kind"] / entry["file"]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.link(source / "inbox" / entry["kind"] / entry["file"], target)
+        size += target.stat().st_size
+    return size
+
+
+# --- measuring a stage ---------------------------------------------------------------------------
+
+
+def tree_rss(root: int) -> int:
+    """Resident bytes of a process and all its descendants, read from /proc."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            status = (entry / "status").read_text()
+        except OSError:  # the process ended meanwhile
+            continue
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        pid, ppid = int(entry.name), int(fields["PPid"])
+        children.setdefault(ppid, []).append(pid)
+        rss[pid] = int(fields.get("VmRSS", "0 kB").split()[0]) * 1024
+    total, stack = 0, [root]
+    while stack:
+        pid = stack.pop()
+        total += rss.get(pid, 0)
+        stack.extend(children.get(pid, []))
+    return total
+
+
+def measure(name: str, command: list, env: dict[str, str], log: Path) -> dict:
+    """Run a stage to its end: wall seconds, peak RSS of its process tree, exit code."""
+    print(f"[{name}] {' '.join(map(str, command))}", flush=True)
+    started = time.perf_counter()
+    with open(log, "w") as output:
+        process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT, cwd=REPO)
+        peak = 0
+        while process.poll() is None:
+            peak = max(peak, tree_rss(process.pid))
+            time.sleep(0.05)
+    seconds = time.perf_counter() - started
+    if process.returncode != 0:
+        raise SystemExit(f"[{name}] failed with exit code {process.returncode}: see {log}")
+    print(f"[{name}] {seconds:.1f} s, peak RSS {peak / 2**30:.2f} GiB", flush=True)
+    return {"seconds": round(seconds, 2), "peak_rss_gib": round(peak / 2**30, 3), "log": str(log)}
+
+
+# --- what the full run spent its time on ---------------------------------------------------------
+
+
+def ingestion_throughput(warehouse: Path) -> list[dict]:
+    """Rows and bytes per second of ingestion time, per input format (loaded files only)."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        rows = con.execute(
+            """
+            select file_format, count(*), sum(rows_read), sum(size_bytes),
+                   sum(epoch(finished_at) - epoch(started_at))
+            from audit.loads where status = 'loaded' group by file_format order by file_format
+            """
+        ).fetchall()
+    return [
+        {"format": fmt, "files": files, "rows": rows_read, "mb": round(size / 1e6, 1), "seconds": round(seconds, 2),
+         "rows_per_s": round(rows_read / seconds), "mb_per_s": round(size / 1e6 / seconds, 2)}
+        for fmt, files, rows_read, size, seconds in rows
+    ]
+
+
+def step_seconds(home: Path) -> dict[str, float]:
+    """Seconds per stage of the newest Dagster run of a home (ingestion, dbt, checks, publish)."""
+    os.environ["DAGSTER_HOME"] = str(home / "dagster")
+    import dagster as dg
+
+    with dg.DagsterInstance.get() as instance:
+        run = instance.get_runs(limit=1)[0]
+        stages: dict[str, float] = {}
+        for step in instance.get_run_step_stats(run.run_id):
+            key = step.step_key
+            stage = ("quality checks (GX)" if "_gx_" in key else "ingestion" if key.startswith("raw__")
+                     else "dbt build" if key == "warehouse_models" else "publication" if key.startswith("published__")
+                     else key)
+            stages[stage] = stages.get(stage, 0.0) + (step.end_time - step.start_time)
+        run_stats = instance.get_run_stats(run.run_id)
+        stages["Dagster run in all"] = run_stats.end_time - run_stats.start_time
+    return {stage: round(seconds, 2) for stage, seconds in stages.items()}
+
+
+# --- the report ----------------------------------------------------------------------------------
+
+
+def print_table(result: dict) -> None:
+    stages = result["stages"]
+    print("\nstage          wall s   peak RSS GiB")
+    for name in ("full", "incremental", "baseline"):
+        print(f"{name:<13}{stages[name]['seconds']:>8.1f}{stages[name]['peak_rss_gib']:>15.2f}")
+    print("\nratio                    measured   target   met")
+    for name, (value, target, met) in result["ratios"].items():
+        print(f"{name:<25}{value:>8.3f}{target:>9.2f}   {'yes' if met else 'NO'}")
+    print("\nfull run by stage (s):  " + ", ".join(f"{k} {v}" for k, v in result["full_run_steps"].items()))
+    print("\ningestion   files        rows      MB   seconds     rows/s    MB/s")
+    for fmt in result["ingestion_throughput"]:
+        print(f"{fmt['format']:<10}{fmt['files']:>6}{fmt['rows']:>12}{fmt['mb']:>8}{fmt['seconds']:>10}"
+              f"{fmt['rows_per_s']:>11}{fmt['mb_per_s']:>8}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--work", type=Path, default=REPO / "data" / "bench", help="cache and scratch homes")
+    parser.add_argument("--results", type=Path, default=REPO / "benchmarks" / "results")
+    args = parser.parse_args()
+
+    source = cached_demo(args.work, args.seed)
+    earlier, held, last = split_last_quarter(source)
+    scratch = args.work / "run"
+    shutil.rmtree(scratch, ignore_errors=True)
+    home, baseline_inbox = scratch / "home", scratch / "baseline-inbox"
+    input_bytes = link_into(source, earlier, home / "inbox")
+    link_into(source, earlier, baseline_inbox)
+    print(f"{len(earlier)} files ({input_bytes / 1e9:.2f} GB) before {last}; {len(held)} files of {last} held back")
+
+    sovereignty = [BIN / "sovereignty", "run"]
+    stages = {"full": measure("full", sovereignty, environment(home), scratch / "full.log")}
+    steps = step_seconds(home)
+    throughput = ingestion_throughput(home / "warehouse.duckdb")
+    link_into(source, held, home / "inbox")
+    stages["incremental"] = measure("incremental", sovereignty, environment(home), scratch / "incremental.log")
+    baseline = [sys.executable, REPO / "benchmarks" / "baseline.py", "--inbox", baseline_inbox,
+                "--database", scratch / "baseline.duckdb"]
+    stages["baseline"] = measure("baseline", baseline, environment(scratch), scratch / "baseline.log")
+
+    full, incremental, base = (stages[s]["seconds"] for s in ("full", "incremental", "baseline"))
+    peak = max(s["peak_rss_gib"] for s in stages.values())
+    ratios = {
+        "full / baseline": (full / base, TARGETS["full_over_baseline"]),
+        "incremental / full": (incremental / full, TARGETS["incremental_over_full"]),
+        "peak RSS GiB (max)": (peak, TARGETS["peak_rss_gib"]),
+    }
+    result = {
+        "date": date.today().isoformat(),
+        "machine": {"cores": os.cpu_count(), "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
+                    "python": platform.python_version(), "duckdb": duckdb.__version__},
+        "demo": {"scale": "national", "seed": args.seed, "today": TODAY, "files_full": len(earlier),
+                 "files_incremental": len(held), "incremental_quarter": last, "input_gb_full": round(input_bytes / 1e9, 3)},
+        "stages": stages,
+        "ratios": {name: (round(value, 4), target, value <= target) for name, (value, target) in ratios.items()},
+        "full_run_steps": steps,
+        "ingestion_throughput": throughput,
+    }
+    print_table(result)
+    args.results.mkdir(parents=True, exist_ok=True)
+    path = args.results / f"{result['date']}.json"
+    path.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"\nWritten to {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
