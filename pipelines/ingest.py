@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
@@ -110,6 +111,33 @@ def period_column(path: Path, kind: ReportKind) -> pl.Series | None:
     return frame["period"] if "period" in frame.columns else None
 
 
+@dataclass
+class Delivery:
+    """A pending file read and validated, not yet written anywhere."""
+
+    path: Path
+    content: bytes
+    sha: str
+    started: datetime
+    parsed: ParsedFile | None = None
+    validated: ValidatedFile | None = None
+    rejection: str | None = None  # why the whole file cannot be ingested
+
+
+def examine(kind: ReportKind, path: Path, context: ValidationContext) -> Delivery:
+    """Read and validate one file; touches no warehouse, so it can run beside the writer."""
+    started = datetime.now(timezone.utc).replace(tzinfo=None)
+    content = path.read_bytes()
+    delivery = Delivery(path, content, sha256_of(content), started)
+    try:
+        delivery.parsed = read_report(path, kind, content)
+    except RejectedFile as rejection:
+        delivery.rejection = str(rejection)
+        return delivery
+    delivery.validated = validate(kind, delivery.parsed.frame, delivery.parsed.original_names, context)
+    return delivery
+
+
 class Ingestor:
     """Ingests the pending files of one home into one open warehouse connection."""
 
@@ -119,30 +147,42 @@ class Ingestor:
         self.today = today or date.today()
 
     def ingest_kind(self, kind_name: str, allowed_periods: Iterable[str] | None = None) -> list[LoadResult]:
-        """Ingest every pending file of a kind; with allowed_periods, only files within them."""
-        allowed = set(allowed_periods) if allowed_periods is not None else None
-        return [self.ingest_file(KINDS[kind_name], path, allowed) for path in pending_files(self.home, kind_name)]
+        """Ingest every pending file of a kind, in arrival order; with allowed_periods, only files
+        within them.
 
-    def ingest_file(self, kind: ReportKind, path: Path, allowed: set[str] | None = None) -> LoadResult:
-        started = datetime.now(timezone.utc).replace(tzinfo=None)
-        content = path.read_bytes()
-        sha = sha256_of(content)
+        The next file is read and validated (Polars, no warehouse access) on a second thread while
+        the current one is written into DuckDB: both release the GIL, so the two stages overlap
+        instead of taking turns. At most two files are in memory at a time.
+        """
+        kind = KINDS[kind_name]
+        allowed = set(allowed_periods) if allowed_periods is not None else None
+        context = validation_context(self.con, self.today)
+        paths = pending_files(self.home, kind_name)
+        results = []
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="read-validate") as reader:
+            upcoming = reader.submit(examine, kind, paths[0], context) if paths else None
+            for position in range(len(paths)):
+                delivery = upcoming.result()
+                if position + 1 < len(paths):
+                    upcoming = reader.submit(examine, kind, paths[position + 1], context)
+                results.append(self.record(kind, delivery, allowed))
+        return results
+
+    def record(self, kind: ReportKind, delivery: Delivery, allowed: set[str] | None) -> LoadResult:
+        """Write what was found in one file: a duplicate, a rejection, a deferral or a load."""
         first = self.con.execute(
             "select min(load_id) from audit.loads where sha256 = ? and kind = ? and status <> 'duplicate'",
-            [sha, kind.name],
+            [delivery.sha, kind.name],
         ).fetchone()[0]
-        if first is not None:
-            return self.record_duplicate(kind, path, content, sha, first, started)
-        try:
-            parsed = read_report(path, kind, content)
-        except RejectedFile as rejection:
-            return self.record_rejection(kind, path, content, sha, str(rejection), started)
-        validated = validate(kind, parsed.frame, parsed.original_names, validation_context(self.con, self.today))
-        periods = loaded_periods(kind, validated)
+        if first is not None:  # checked here, not while reading: the file before may be its twin
+            return self.record_duplicate(kind, delivery, first)
+        if delivery.rejection is not None:
+            return self.record_rejection(kind, delivery)
+        periods = loaded_periods(kind, delivery.validated)
         if kind.quarterly and allowed is not None and not set(periods) <= allowed:
-            log.info("%s: leaves %s in the inbox: its quarters %s are outside this run", kind.name, path.name, periods)
-            return LoadResult(kind.name, path.name, "deferred", periods=periods)
-        return self.record_load(kind, path, content, sha, parsed, validated, periods, started)
+            log.info("%s: leaves %s in the inbox: its quarters %s are outside this run", kind.name, delivery.path.name, periods)
+            return LoadResult(kind.name, delivery.path.name, "deferred", periods=periods)
+        return self.record_load(kind, delivery, periods)
 
     # --- writing ---------------------------------------------------------------------
 
@@ -179,33 +219,26 @@ class Ingestor:
         placeholders = ", ".join("?" for _ in row)
         self.con.execute(f"insert into audit.loads ({columns}) values ({placeholders})", list(row.values()))
 
-    def record_duplicate(self, kind, path, content, sha, first, started) -> LoadResult:
+    def record_duplicate(self, kind: ReportKind, delivery: Delivery, first: int) -> LoadResult:
         load_id = self.next_load_id()
+        path = delivery.path
         result = LoadResult(kind.name, path.name, "duplicate", load_id)
         stored = self.home / "processed" / kind.name / f"{load_id:08d}_{path.name}"
-        self.insert_load(result, stored=stored, sha=sha, size=len(content), started=started, duplicate_of=first)
+        self.insert_load(result, stored=stored, sha=delivery.sha, size=len(delivery.content), started=delivery.started, duplicate_of=first)
         self.move(path, "processed", kind.name, load_id)
         return result
 
-    def record_rejection(self, kind, path, content, sha, reason, started) -> LoadResult:
+    def record_rejection(self, kind: ReportKind, delivery: Delivery) -> LoadResult:
         load_id = self.next_load_id()
-        result = LoadResult(kind.name, path.name, "rejected", load_id, error=reason)
+        path = delivery.path
+        result = LoadResult(kind.name, path.name, "rejected", load_id, error=delivery.rejection)
         stored = self.home / "rejected" / kind.name / f"{load_id:08d}_{path.name}"
-        self.insert_load(result, stored=stored, sha=sha, size=len(content), started=started)
+        self.insert_load(result, stored=stored, sha=delivery.sha, size=len(delivery.content), started=delivery.started)
         self.move(path, "rejected", kind.name, load_id)
         return result
 
-    def record_load(
-        self,
-        kind: ReportKind,
-        path: Path,
-        content: bytes,
-        sha: str,
-        parsed: ParsedFile,
-        validated: ValidatedFile,
-        periods: list[str],
-        started: datetime,
-    ) -> LoadResult:
+    def record_load(self, kind: ReportKind, delivery: Delivery, periods: list[str]) -> LoadResult:
+        path, parsed, validated = delivery.path, delivery.parsed, delivery.validated
         load_id = self.next_load_id()
         result = LoadResult(
             kind.name,
@@ -221,15 +254,15 @@ class Ingestor:
         stored = self.home / "processed" / kind.name / f"{load_id:08d}_{path.name}"
         self.con.execute("begin transaction")
         try:
-            self.insert_rows(kind, load_id, path.name, started, validated.loaded)
+            self.insert_rows(kind, load_id, path.name, delivery.started, validated.loaded)
             self.insert_quarantine(kind, load_id, path.name, validated.quarantined)
             self.insert_rule_results(kind, load_id, validated, parsed)
             self.insert_load(
                 result,
                 stored=stored,
-                sha=sha,
-                size=len(content),
-                started=started,
+                sha=delivery.sha,
+                size=len(delivery.content),
+                started=delivery.started,
                 file_format=parsed.file_format,
                 encoding=parsed.encoding,
                 delimiter=parsed.delimiter,
