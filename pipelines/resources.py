@@ -9,7 +9,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
-from pipelines.settings import Settings
+from pipelines.settings import DEFAULT_DUCKDB_MEMORY, Settings
 from pipelines.warehouse import connect, create_schemas, writer_lock
 
 
@@ -21,7 +21,7 @@ class WarehouseResource(dg.ConfigurableResource):
     """
 
     home: str
-    memory_limit: str = "4GB"
+    memory_limit: str = DEFAULT_DUCKDB_MEMORY
     threads: int = 2
 
     @classmethod

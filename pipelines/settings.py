@@ -13,6 +13,10 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
+# DuckDB's limit in each process. A run has two at once (the run and dbt's subprocess) plus
+# Python's own memory: 3 GB keeps the whole run under the 4 GiB budget of a 2-core machine
+# (benchmarks/README.md measures it); DuckDB spills to disk beyond it.
+DEFAULT_DUCKDB_MEMORY = "3GB"
 
 
 @dataclass(frozen=True)
@@ -43,7 +47,7 @@ class Settings:
         today = os.environ.get("SOVEREIGNTY_TODAY")
         return cls(
             home=Path(os.environ.get("SOVEREIGNTY_HOME", "data")).resolve(),
-            duckdb_memory_limit=os.environ.get("SOVEREIGNTY_DUCKDB_MEMORY", "4GB"),
+            duckdb_memory_limit=os.environ.get("SOVEREIGNTY_DUCKDB_MEMORY", DEFAULT_DUCKDB_MEMORY),
             duckdb_threads=int(os.environ.get("SOVEREIGNTY_DUCKDB_THREADS", os.cpu_count() or 2)),
             today=date.fromisoformat(today) if today else date.today(),
             disclosure_min_producers=int(os.environ.get("SOVEREIGNTY_DISCLOSURE_MIN_PRODUCERS", 3)),

@@ -19,6 +19,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.contracts import KINDS, RAW_METADATA_COLUMNS, RAW_SQL_TYPE, ReportKind
+from pipelines.settings import DEFAULT_DUCKDB_MEMORY
 
 
 class WarehouseBusyError(RuntimeError):
@@ -149,7 +150,7 @@ def writer_lock(warehouse: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def connect(warehouse: Path, *, memory_limit: str = "4GB", threads: int | None = None) -> duckdb.DuckDBPyConnection:
+def connect(warehouse: Path, *, memory_limit: str = DEFAULT_DUCKDB_MEMORY, threads: int | None = None) -> duckdb.DuckDBPyConnection:
     """Open the warehouse for writing, translating DuckDB's lock error into WarehouseBusyError."""
     config = {"memory_limit": memory_limit}
     if threads:
