@@ -14,6 +14,8 @@ import shutil
 from pathlib import Path
 
 import duckdb
+import polars as pl
+import pyarrow.parquet as pq
 import pytest
 
 from pipelines.cli import main
@@ -129,3 +131,33 @@ def test_identical_inputs_give_identical_extract_bytes(demo_home, tmp_path):
     assert len(first) == 8
     assert first == second
     assert first_manifest["content_sha256"] == second_manifest["content_sha256"]
+
+
+def release_texts(release: Path) -> dict[str, str]:
+    """Everything a stakeholder receives, as text: the manifest, the report, and of each Parquet
+    file every value, the schema, the key-value metadata and the column statistics."""
+    texts = {}
+    for path in sorted(release.iterdir()):
+        if path.suffix != ".parquet":
+            texts[path.name] = path.read_text(encoding="utf-8")
+            continue
+        metadata = pq.read_metadata(path)
+        stored = [str(metadata.schema), str(metadata.metadata)]
+        stored += [str(metadata.row_group(g).column(c).statistics)
+                   for g in range(metadata.num_row_groups) for c in range(metadata.num_columns)]
+        values = pl.read_parquet(path).select(pl.all().cast(pl.String)).unpivot()["value"].drop_nulls()
+        texts[path.name] = "\n".join(stored + values.to_list())
+    return texts
+
+
+def test_no_enterprise_identity_anywhere_in_a_release(demo_home):
+    with duckdb.connect(str(demo_home / "warehouse.duckdb"), read_only=True) as con:
+        enterprises = con.sql("select distinct inn, enterprise_name from raw.producer").pl()
+    secrets = set(enterprises["inn"]) | set(enterprises["enterprise_name"].drop_nulls())
+    assert len(secrets) > 100
+    release = demo_home / "published" / (demo_home / "published" / "latest").read_text().strip()
+    texts = release_texts(release)
+    assert {"manifest.json", "report.html", "product_independence.parquet"} <= set(texts)
+    leaks = {(name, secret) for name, text in texts.items() for secret in secrets if secret in text}
+    assert not leaks
+    assert all(word not in text for text in texts.values() for word in ('"inn"', "enterprise_name"))
