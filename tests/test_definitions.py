@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import dagster as dg
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
+from pipelines.dbt_project import dbt_project
 from pipelines.definitions import build_definitions
 from pipelines.jobs import inbox_plan
 from pipelines.settings import Settings
@@ -69,3 +73,12 @@ def test_a_partitioned_run_ingests_the_pending_files(home):
     assert result.success
     (materialization,) = result.asset_materializations_for_node("raw__trade")
     assert materialization.metadata["rows_loaded"].value == 1
+
+
+def test_every_dbt_data_test_is_an_asset_check(home):
+    """Singular tests that read several models name the one they guard (meta.dagster.ref)."""
+    manifest = json.loads(Path(dbt_project.manifest_path).read_text())
+    tests = {node["name"] for node in manifest["nodes"].values() if node["resource_type"] == "test"}
+    checks = {key.name for key in build_definitions(Settings.from_env()).resolve_asset_graph().asset_check_keys}
+    assert len(tests) > 400
+    assert tests <= checks

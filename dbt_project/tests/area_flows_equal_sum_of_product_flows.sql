@@ -1,3 +1,5 @@
+{{ config(meta={'dagster': {'ref': {'name': 'area_independence'}}}) }}
+-- meta.dagster.ref makes Dagster show this test as a check of the mart it guards (it reads several models).
 -- Area rows sum the area's products first (metrics.md section 1): every area quarter's Q, M and X
 -- equals the sum over its products in product_independence (NULL-safe: both NULL or equal).
 with products as (

@@ -1,4 +1,5 @@
-{{ config(severity='warn') }}
+{{ config(severity='warn', meta={'dagster': {'ref': {'name': 'stg_producer'}}}) }}
+-- meta.dagster.ref makes Dagster show this test as a check of the producer reports it reads first.
 -- Reports about a priority area before its first year (priority_areas.available_from_year, e.g.
 -- BIO before 2026) are kept in staging but left out of the product and area marts and the
 -- index. Warn so that such deliveries are noticed.

@@ -1,3 +1,5 @@
+{{ config(meta={'dagster': {'ref': {'name': 'product_independence_yearly'}}}) }}
+-- meta.dagster.ref makes Dagster show this test as a check of the mart it guards (it reads several models).
 -- A yearly flow is the sum of the year's quarters, and NULL when any reported quarter has it NULL
 -- (metrics.md): product_independence_yearly against product_independence.
 with quarters as (
