@@ -32,6 +32,9 @@ from pathlib import Path
 
 import duckdb
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script from anywhere
+from pipelines.settings import Settings  # noqa: E402  (the limits only: no orchestration)
+
 BASELINE_SQL = Path(__file__).resolve().with_name("baseline.sql")
 SEEDS = Path(__file__).resolve().parent.parent / "dbt_project" / "seeds"
 KINDS = ("producer", "trade", "benchmarks", "characteristics")  # the kinds the four marts read
@@ -113,7 +116,9 @@ def run(inbox: Path, database: Path, today: date, *, seeds: Path = SEEDS, work_d
         started = time.perf_counter()
         converted = convert(inbox, scratch)
         converted_at = time.perf_counter()
-        config = {"threads": threads} if threads else {}
+        # The pipeline's own DuckDB limits (SOVEREIGNTY_DUCKDB_MEMORY, _THREADS): like for like.
+        settings = Settings.from_env()
+        config = {"memory_limit": settings.duckdb_memory_limit, "threads": threads or settings.duckdb_threads}
         with duckdb.connect(str(database), config=config) as con:
             for name, value in (("inbox", str(inbox)), ("seeds", str(seeds)), ("work_dir", str(scratch)), ("today", today)):
                 con.execute(f"set variable {name} = ?", [value])
@@ -135,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="'now' for the in-the-future rules (default: $SOVEREIGNTY_TODAY, else today)")
     parser.add_argument("--seeds", type=Path, default=SEEDS, help="the reference catalogues (dbt seeds)")
     parser.add_argument("--work-dir", type=Path, help="keep the converted copies here (default: a temporary directory)")
-    parser.add_argument("--threads", type=int, help="DuckDB threads (default: DuckDB's own)")
+    parser.add_argument("--threads", type=int, help="DuckDB threads (default: the pipeline's, SOVEREIGNTY_DUCKDB_THREADS)")
     args = parser.parse_args(argv)
     timings = run(args.inbox.resolve(), args.database, args.today, seeds=args.seeds.resolve(),
                   work_dir=args.work_dir, threads=args.threads)
