@@ -101,6 +101,11 @@ def decode_csv(content: bytes) -> tuple[str, str]:
         return content.decode("cp1251"), "cp1251"
 
 
+def utf8_source(content: bytes, text: str, encoding: str) -> io.BytesIO:
+    """The file as UTF-8 bytes for Polars: the delivered bytes when they are UTF-8 already."""
+    return io.BytesIO(content if encoding == "utf-8" else text.encode("utf-8"))
+
+
 def detect_delimiter(text: str) -> str:
     """';' or ',' by which splits the header line into more cells (quotes respected)."""
     first_line = text.split("\n", 1)[0]
@@ -116,7 +121,7 @@ def read_csv(kind: ReportKind, content: bytes) -> ParsedFile:
         raise RejectedFile("no recognisable header: the file is empty")
     delimiter = detect_delimiter(text)
     frame = pl.read_csv(
-        io.BytesIO(text.encode("utf-8")) if encoding != "utf-8" else io.BytesIO(content),
+        utf8_source(content, text, encoding),
         separator=delimiter,
         infer_schema=False,
         has_header=False,
@@ -135,7 +140,7 @@ def csv_column(kind: ReportKind, content: bytes, column: str) -> pl.Series | Non
     the periods, at a third of the cost of read_csv. None when the header does not name it."""
     text, encoding = decode_csv(content)
     delimiter = detect_delimiter(text)
-    source = io.BytesIO(text.encode("utf-8") if encoding != "utf-8" else content)
+    source = utf8_source(content, text, encoding)
     header = pl.read_csv(source, separator=delimiter, has_header=False, n_rows=1, infer_schema=False, raise_if_empty=False)
     positions = {name: position for position, name in header_mapping(kind, list(header.row(0)) if header.height else []).items()}
     if column not in positions:
