@@ -9,7 +9,7 @@ never ran. Non-blocking suites (raw volumes: incomplete data) only warn.
 
 import json
 import time
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
 import dagster as dg
@@ -17,6 +17,7 @@ import dagster as dg
 from pipelines.quality.gx_duckdb import ValidationOutcome, load_suite, validate_table
 from pipelines.resources import WarehouseResource
 from pipelines.settings import REPO_ROOT
+from pipelines.warehouse import ingested_state, latest_build, utc_now
 
 EXPECTATIONS_DIR = REPO_ROOT / "expectations"
 
@@ -31,19 +32,22 @@ def failures_as_json(outcome: ValidationOutcome) -> list[dict]:
 
 def record_validation(warehouse: WarehouseResource, run_id: str, outcome: ValidationOutcome, blocking: bool, seconds: float) -> None:
     """Keep the result (audit.quality_results); a blocking failure also records the withheld release."""
-    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    now = utc_now()
     failed = json.dumps(failures_as_json(outcome), ensure_ascii=False, default=str)
     with warehouse.writer() as con:
+        build = latest_build(con)
         con.execute(
-            "insert into audit.quality_results values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "insert into audit.quality_results (run_id, suite, target, blocking, success, evaluated, failed, data_docs, "
+            "seconds, validated_at, build_id, ingested_state) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [run_id, outcome.suite, outcome.target, blocking, outcome.success, outcome.evaluated, failed,
-             str(outcome.data_docs_path) if outcome.data_docs_path else None, seconds, now],
+             str(outcome.data_docs_path) if outcome.data_docs_path else None, seconds, now, build[0] if build else None,
+             ingested_state(con)],
         )
         if blocking and not outcome.success:
-            record_blocked_release(con, run_id, outcome, now)
+            record_blocked_release(con, run_id, outcome, now, build[0] if build else None)
 
 
-def record_blocked_release(con, run_id: str, outcome: ValidationOutcome, now: datetime) -> None:
+def record_blocked_release(con, run_id: str, outcome: ValidationOutcome, now: datetime, build_id: int | None) -> None:
     """One audit.publications row per run: each failing blocking suite adds its failures to it."""
     suite_failures = {"suite": outcome.suite, "target": outcome.target, "failed": failures_as_json(outcome)}
     existing = con.execute(
@@ -51,8 +55,9 @@ def record_blocked_release(con, run_id: str, outcome: ValidationOutcome, now: da
     ).fetchone()
     if existing is None:
         con.execute(
-            "insert into audit.publications values (nextval('audit.publication_attempt_seq'), ?, null, ?, 'blocked', ?, ?)",
-            [run_id, now, f"blocking check {outcome.suite} failed", json.dumps([suite_failures], default=str)],
+            "insert into audit.publications (attempt_id, run_id, release_id, attempted_at, outcome, reason, failed_checks, "
+            "build_id) values (nextval('audit.publication_attempt_seq'), ?, null, ?, 'blocked', ?, ?, ?)",
+            [run_id, now, f"blocking check {outcome.suite} failed", json.dumps([suite_failures], default=str), build_id],
         )
     else:
         attempt_id, failed_checks = existing
@@ -100,3 +105,8 @@ def gx_check(path: Path) -> dg.AssetChecksDefinition:
 
 def quality_checks() -> list[dg.AssetChecksDefinition]:
     return [gx_check(path) for path in suite_paths()]
+
+
+def blocking_suites() -> list[str]:
+    """The suites that guard the release: publication checks each passed on the build it publishes."""
+    return sorted(suite.name for suite in map(load_suite, suite_paths()) if suite.meta["blocking"])

@@ -1,25 +1,57 @@
-"""The `sovereignty` command: demo, run, status (outputs.md, "Command line"), and publish, sql."""
+"""The `sovereignty` command: demo, run, status (outputs.md, "Command line"), and publish, sql, rebuild.
+
+Expected conditions (a busy or damaged warehouse, a bad setting, a full disk) end in one line on
+stderr and a documented exit code, never a traceback (README, "The command line").
+"""
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import json
 import os
+import shutil
+import socket
+import sqlite3
 import sys
-from datetime import datetime
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 
 import dagster as dg
 import duckdb
 
+from pipelines.ingest import InboxError, Ingestor, kept_files
 from pipelines.jobs import MAIN_JOB, PUBLISH_JOB, InboxPlan, inbox_plan
-from pipelines.settings import Settings
-from pipelines.warehouse import WarehouseBusyError, connect, create_schemas, writer_lock
+from pipelines.publish.attempts import record_unrecorded_release
+from pipelines.publish.release import DamagedLatest, read_latest
+from pipelines.settings import Settings, SettingsError
+from pipelines.warehouse import (
+    WarehouseBusyError,
+    WarehouseDamagedError,
+    connect,
+    create_schemas,
+    current_writer,
+    ingested_state,
+    latest_build,
+    writer_lock,
+)
 
-EXIT_FAILED = 1
-EXIT_BUSY = 3
+EXIT_FAILED = 1  # a step failed, or a blocking check withheld the release
+EXIT_USAGE = 2  # a bad argument or setting, or a home that cannot be used
+EXIT_BUSY = 3  # another process writes the warehouse or holds it open
+EXIT_DAMAGED = 4  # the warehouse cannot be read: `sovereignty rebuild`
+EXIT_NO_SPACE = 5  # the disk is full
+
+# Runs started by this command carry the process and machine that ran them, so that a run left
+# STARTED by a killed process can be told from one that is still going.
+PID_TAG = "sovereignty/pid"
+HOST_TAG = "sovereignty/host"
+
+
+class HomeError(RuntimeError):
+    """SOVEREIGNTY_HOME is missing or cannot be written."""
 
 DAGSTER_YAML = """\
 # Written by `sovereignty run`. Runs are serialised: DuckDB takes one writing process per file.
@@ -40,6 +72,25 @@ def dagster_instance(settings: Settings) -> dg.DagsterInstance:
     return dg.DagsterInstance.get()
 
 
+def fail_abandoned_runs(instance: dg.DagsterInstance) -> None:
+    """Mark failed the runs of this command whose process died (killed, machine restarted)."""
+    unfinished = [dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]
+    for run in instance.get_runs(filters=dg.RunsFilter(statuses=unfinished)):
+        pid, host = run.tags.get(PID_TAG), run.tags.get(HOST_TAG)
+        if pid and host == socket.gethostname() and not process_alive(int(pid)):
+            instance.report_run_failed(run, message=f"process {pid} that ran it ended without finishing it")
+
+
+def process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def execute_job(settings: Settings, name: str, plan: InboxPlan | None = None) -> dg.ExecuteInProcessResult:
     """Run one of the definitions' jobs in this process; a run's dbt output goes to its log file."""
     from pipelines.definitions import build_definitions  # heavy: only commands that run need it
@@ -48,11 +99,12 @@ def execute_job(settings: Settings, name: str, plan: InboxPlan | None = None) ->
     job = defs.resolve_job_def(name)
     selection = None
     if plan is not None and not plan.quarters:  # nothing quarterly pending: leave the partitioned assets out
-        partitioned = {key for key, node in job.asset_layer.asset_graph.asset_nodes_by_key.items() if node.partitions_def}
-        selection = [key for key in defs.resolve_all_asset_keys() if key not in partitioned]
+        selection = [spec.key for spec in defs.resolve_all_asset_specs() if spec.partitions_def is None]
+    instance = dagster_instance(settings)
+    fail_abandoned_runs(instance)
     return job.execute_in_process(
-        instance=dagster_instance(settings),
-        tags=plan.run_tags() if plan else None,
+        instance=instance,
+        tags={**(plan.run_tags() if plan else {}), PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()},
         asset_selection=selection,
         raise_on_error=False,
         # The command prints its own summary; Dagster's step log stays in the run's event log.
@@ -60,8 +112,54 @@ def execute_job(settings: Settings, name: str, plan: InboxPlan | None = None) ->
     )
 
 
-def last_load_id(con: duckdb.DuckDBPyConnection) -> int:
-    return con.execute("select coalesce(max(load_id), 0) from audit.loads").fetchone()[0]
+def open_warehouse(settings: Settings, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """The warehouse with the settings' limits, waiting the settings' time for readers to close it."""
+    return connect(settings.warehouse, memory_limit=settings.duckdb_memory_limit, threads=settings.duckdb_threads,
+                   read_only=read_only, wait_seconds=settings.lock_wait_seconds)
+
+
+def check_home(settings: Settings) -> None:
+    """A run needs an existing, writable home; it never creates one silently at a mistyped path."""
+    if not settings.home.is_dir():
+        raise HomeError(f"There is no home at {settings.home}: create it (or set SOVEREIGNTY_HOME to the right folder); "
+                        "`sovereignty demo` writes demo reports into a new one.")
+    if not os.access(settings.home, os.W_OK | os.X_OK):
+        raise HomeError(f"The home {settings.home} is read-only for this user: a run writes the warehouse and moves "
+                        "files there. Run as its owner or make it writable.")
+    if not settings.warehouse.exists() and kept_files(settings.home):
+        raise WarehouseDamagedError(
+            f"The warehouse {settings.warehouse} is missing, but {settings.processed} and {settings.rejected} keep "
+            "files already ingested. Run `sovereignty rebuild` to re-ingest them into a new warehouse."
+        )
+
+
+def unfinished_work(con: duckdb.DuckDBPyConnection, published: Path) -> tuple[str, str] | None:
+    """What an interrupted run left undone, as (job, why); None when the home is consistent.
+
+    The marts must be one finished build of everything ingested, and the latest release (or a
+    withheld attempt) must be of that build. A build that did not finish (a killed process, a
+    full disk, a reader holding the file) is built again; a build never published is published.
+    """
+    state, build = ingested_state(con), latest_build(con)
+    if state == 0 and build is None:
+        return None
+    if build is None or build[2] != "succeeded" or build[1] != state:
+        return MAIN_JOB, "the marts are not built from everything ingested (an earlier run stopped before its build finished)"
+    attempt = con.execute(
+        "select outcome, release_id from audit.publications where build_id = ? order by attempt_id desc limit 1", [build[0]]
+    ).fetchone()
+    if attempt is None:
+        return PUBLISH_JOB, "the last build was never checked and published (an earlier run stopped before)"
+    outcome, release_id = attempt
+    if outcome == "blocked":
+        return None
+    try:
+        latest = read_latest(published)
+    except DamagedLatest as damage:
+        return PUBLISH_JOB, f"the release pointer is damaged ({damage})"
+    if latest != release_id:
+        return PUBLISH_JOB, "published/latest does not name the release of the last build"
+    return None
 
 
 def print_load_summary(con: duckdb.DuckDBPyConnection, after_load_id: int) -> None:
@@ -120,9 +218,9 @@ def publication_of_run(con: duckdb.DuckDBPyConnection, run_id: str) -> tuple | N
     ).fetchone()
 
 
-def print_blocked(reason: str, failed_checks: str) -> None:
+def print_blocked(reason: str, failed_checks: str | None) -> None:
     print(f"NOT PUBLISHED: {reason}. The previous release stays as it was.", file=sys.stderr)
-    for suite in json.loads(failed_checks):
+    for suite in json.loads(failed_checks or "[]"):
         for failure in suite["failed"]:
             print(f"  {suite['suite']} ({suite['target']}): {failure['expectation']} {failure['kwargs']}: {failure['observed']}",
                   file=sys.stderr)
@@ -146,28 +244,88 @@ def report_publication(settings: Settings, publication: tuple | None) -> bool:
 
 
 def command_run(settings: Settings) -> int:
+    """Ingest what is new and finish whatever an earlier run left undone (docs/operations.md)."""
+    check_home(settings)
     with writer_lock(settings.warehouse):
         plan = inbox_plan(settings)
-        if plan.empty:
-            print(f"Nothing new in {settings.home / 'inbox'}: the warehouse is up to date.")
-            return 0
-        with connect(settings.warehouse) as con:
+        with open_warehouse(settings) as con:
             create_schemas(con)
-            before = last_load_id(con)
-        result, log_path = execute_logged(settings, MAIN_JOB, plan)
-        with connect(settings.warehouse) as con:
+            record_unrecorded_release(con, settings.published)
+            before = ingested_state(con)
+            unfinished = unfinished_work(con, settings.published)
+        if plan.empty and unfinished is None:
+            return report_up_to_date(settings)
+        job = MAIN_JOB
+        if plan.empty:
+            job, why = unfinished
+            print(f"Nothing new in {settings.home / 'inbox'}, but {why}: finishing it.")
+        result, log_path = execute_logged(settings, job, plan)
+        with open_warehouse(settings, read_only=True) as con:
             print_load_summary(con, before)
     return report_run(settings, result, log_path)
 
 
+def report_up_to_date(settings: Settings) -> int:
+    """Nothing to do: say so, or say why the current data has no release."""
+    with open_warehouse(settings, read_only=True) as con:
+        attempt = con.execute(
+            """select outcome, reason, failed_checks from audit.publications
+               where build_id = (select max(build_id) from audit.builds) order by attempt_id desc limit 1"""
+        ).fetchone()
+    if attempt and attempt[0] == "blocked":
+        print(f"Nothing new in {settings.home / 'inbox'}, and the release of the current data is withheld.", file=sys.stderr)
+        print_blocked(attempt[1], attempt[2])
+        print("Put the data right (a corrected report in the inbox) and run again, or run `sovereignty publish` "
+              "after correcting the warehouse.", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"Nothing new in {settings.home / 'inbox'}: the warehouse and the release are up to date.")
+    return 0
+
+
 def command_publish(settings: Settings) -> int:
     """Check the warehouse as it is and publish it, with no ingestion and no dbt build."""
+    check_home(settings)
     if not settings.warehouse.exists():
         print(f"No warehouse at {settings.warehouse}: run `sovereignty run` first.", file=sys.stderr)
         return EXIT_FAILED
     with writer_lock(settings.warehouse):
         result, log_path = execute_logged(settings, PUBLISH_JOB)
     return report_run(settings, result, log_path)
+
+
+def command_rebuild(settings: Settings) -> int:
+    """A new warehouse from the kept files: re-ingest them in arrival order, build, check, publish.
+
+    The kept files under processed/ and rejected/ and their order are the source of truth; the
+    old warehouse is kept aside, renamed, rather than deleted.
+    """
+    check_home_exists(settings)
+    kept = kept_files(settings.home)
+    if not kept:
+        print(f"Nothing to rebuild from: no kept files under {settings.processed} or {settings.rejected}.", file=sys.stderr)
+        return EXIT_FAILED
+    with writer_lock(settings.warehouse):
+        stamp = datetime.now().strftime("%Y%m%dT%H%M%S")
+        for path in (settings.warehouse, settings.warehouse.with_name(settings.warehouse.name + ".wal")):
+            if path.exists():
+                aside = path.with_name(f"{path.name}.before-rebuild-{stamp}")
+                path.rename(aside)
+                print(f"Kept the old {path.name} as {aside}")
+        with open_warehouse(settings) as con:
+            create_schemas(con)
+            ingestor = Ingestor(con, settings.home, settings.today)
+            for kind, path in kept:
+                ingestor.reingest(kind, path)
+        print(f"Re-ingested {len(kept)} kept files; building, checking and publishing.")
+        result, log_path = execute_logged(settings, MAIN_JOB, InboxPlan())
+        with open_warehouse(settings, read_only=True) as con:
+            print_load_summary(con, 0)
+    return report_run(settings, result, log_path)
+
+
+def check_home_exists(settings: Settings) -> None:
+    if not settings.home.is_dir():
+        raise HomeError(f"There is no home at {settings.home}: set SOVEREIGNTY_HOME to the right folder.")
 
 
 def execute_logged(settings: Settings, job: str, plan: InboxPlan | None = None) -> tuple[dg.ExecuteInProcessResult, Path]:
@@ -180,26 +338,41 @@ def execute_logged(settings: Settings, job: str, plan: InboxPlan | None = None) 
 
 def report_run(settings: Settings, result: dg.ExecuteInProcessResult, log_path: Path) -> int:
     """Headlines, the release (or why there is none) and failed steps; the command's exit code."""
-    with connect(settings.warehouse) as con:
+    with open_warehouse(settings, read_only=True) as con:
         publication = publication_of_run(con, result.run_id)
         if publication and publication[0] != "blocked":
             print_headlines(con)
     released = report_publication(settings, publication)
     for event in result.all_events:
         if event.is_step_failure:
-            print(f"FAILED {event.step_key}: {event.step_failure_data.error.message.strip()}", file=sys.stderr)
+            message = event.step_failure_data.error.message.strip()
+            if "No space left on device" in message:
+                raise OSError(errno.ENOSPC, message)
+            print(f"FAILED {event.step_key}: {message}", file=sys.stderr)
     print(f"Warehouse: {settings.warehouse}\nRun log: {log_path}")
     return 0 if released and result.success else EXIT_FAILED
 
 
 def command_status(settings: Settings) -> int:
+    """The inbox, a run in progress, the last loads and publication; never blocks or breaks a run."""
+    check_home_exists(settings)
     plan = inbox_plan(settings)
     print(f"Home: {settings.home}")
     print("Inbox: " + (", ".join(f"{k} {len(v)}" for k, v in plan.files.items() if v) or "empty"))
+    writer = current_writer(settings.warehouse)
+    if writer:
+        print(f"A run is in progress: {writer}.")
     if not settings.warehouse.exists():
-        print("No warehouse yet: run `sovereignty run`.")
+        print("No warehouse yet: run `sovereignty run`." if not kept_files(settings.home) else
+              "The warehouse is missing but ingested files are kept: run `sovereignty rebuild`.")
         return 0
-    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+    try:
+        # a short wait only: status answers while a run writes, it does not queue behind it
+        con = connect(settings.warehouse, read_only=True, wait_seconds=min(settings.lock_wait_seconds, 2))
+    except WarehouseBusyError:
+        print("The warehouse is open for writing by that run right now: loads and releases are shown once the step ends.")
+        return 0
+    with con:
         print("Last loads:")
         for row in con.execute(
             "select load_id, kind, file_name, status, rows_loaded, rows_quarantined, error "
@@ -209,7 +382,15 @@ def command_status(settings: Settings) -> int:
         attempt = con.execute(
             "select attempted_at, outcome, release_id, reason from audit.publications order by attempt_id desc limit 1"
         ).fetchone()
-        print("Last publication: " + (" ".join(str(v) for v in attempt if v is not None) if attempt else "none yet"))
+        print("Last publication: " + (" ".join(str(v) for v in attempt if v is not None) + " UTC" if attempt else "none yet"))
+        unfinished = None if writer else unfinished_work(con, settings.published)
+    try:
+        latest = read_latest(settings.published)
+        print(f"Latest release: {settings.published / latest}" if latest else "Latest release: none yet")
+    except DamagedLatest as damage:
+        print(f"Latest release: damaged pointer ({damage}); the next `sovereignty run` or `publish` replaces it")
+    if unfinished:
+        print(f"Unfinished: {unfinished[1]}. `sovereignty run` finishes it.")
     return 0
 
 
@@ -222,9 +403,16 @@ def command_demo(settings: Settings, scale: str, seed: int) -> int:
 
 
 def command_sql(settings: Settings, query: str | None) -> int:
-    """Read-only SQL on the warehouse with the project's own DuckDB 2.0 (see README, analysts)."""
+    """Read-only SQL on the warehouse with the project's own DuckDB 2.0 (see README, analysts).
+
+    It holds the file only while the query runs, and waits for a writing step to end at most a
+    few seconds: a run waits for it in turn (SOVEREIGNTY_LOCK_WAIT_SECONDS), so neither breaks.
+    """
     statements = query if query is not None else sys.stdin.read()
-    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+    if not settings.warehouse.exists():
+        print(f"No warehouse at {settings.warehouse}: run `sovereignty run` first.", file=sys.stderr)
+        return EXIT_FAILED
+    with connect(settings.warehouse, read_only=True, wait_seconds=min(settings.lock_wait_seconds, 5)) as con:
         for statement in con.extract_statements(statements):  # a ';' inside a literal stays in it
             relation = con.sql(statement.query)
             if relation is not None:
@@ -240,7 +428,8 @@ def parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=42)
     commands.add_parser("run", help="ingest the inbox, build, check and publish")
     commands.add_parser("publish", help="check the warehouse again and publish it, without ingesting or rebuilding")
-    commands.add_parser("status", help="the inbox, the last loads, the last publication attempt")
+    commands.add_parser("status", help="the inbox, a run in progress, the last loads and publication attempt")
+    commands.add_parser("rebuild", help="re-ingest every kept file into a new warehouse, then build, check and publish")
     sql = commands.add_parser("sql", help="run read-only SQL on the warehouse (from the argument or standard input)")
     sql.add_argument("query", nargs="?")
     return top
@@ -248,20 +437,51 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    settings = Settings.from_env()
     try:
+        settings = Settings.from_env()
         if args.command == "demo":
             return command_demo(settings, args.scale, args.seed)
         if args.command == "run":
             return command_run(settings)
         if args.command == "publish":
             return command_publish(settings)
+        if args.command == "rebuild":
+            return command_rebuild(settings)
         if args.command == "sql":
             return command_sql(settings, args.query)
         return command_status(settings)
-    except WarehouseBusyError as busy:
+    except (SettingsError, HomeError) as error:
+        print(error, file=sys.stderr)
+        return EXIT_USAGE
+    except (WarehouseBusyError, InboxError) as busy:
         print(busy, file=sys.stderr)
-        return EXIT_BUSY
+        return EXIT_BUSY if isinstance(busy, WarehouseBusyError) else EXIT_FAILED
+    except WarehouseDamagedError as damaged:
+        print(damaged, file=sys.stderr)
+        return EXIT_DAMAGED
+    except (OSError, sqlite3.OperationalError, duckdb.IOException) as error:
+        if not is_disk_full(error):
+            raise
+        print(disk_full_message(Settings.from_env()), file=sys.stderr)
+        return EXIT_NO_SPACE
+
+
+def is_disk_full(error: BaseException) -> bool:
+    text = str(error)
+    return getattr(error, "errno", None) == errno.ENOSPC or "No space left on device" in text or "disk is full" in text
+
+
+def disk_full_message(settings: Settings) -> str:
+    """One line: which disk, how much is free, and about how much a run needs."""
+    usage = shutil.disk_usage(settings.home)
+    pending = sum(path.lstat().st_size for paths in inbox_plan(settings).files.values() for path in paths)
+    # a run keeps each file, stores its rows and builds the marts: about three times its size
+    needed = max(3 * pending, 100 * 2**20)
+    return (
+        f"No space left on the disk holding {settings.home}: {usage.free / 2**20:,.0f} MB free of "
+        f"{usage.total / 2**20:,.0f} MB. A run needs about {needed / 2**20:,.0f} MB more; free space and run "
+        "`sovereignty run` again: it finishes what this run left undone."
+    )
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ import dagster as dg
 from pipelines.assets.dbt import dbt_resource, dbt_warehouse_assets
 from pipelines.assets.ingestion import ingestion_assets
 from pipelines.assets.publication import publication_asset
-from pipelines.checks import quality_checks
+from pipelines.checks import blocking_suites, quality_checks
 from pipelines.jobs import main_job, publish_job
 from pipelines.partitions import quarter_partitions
 from pipelines.resources import WarehouseResource
@@ -20,7 +20,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     partitions = quarter_partitions(settings)
     checks = quality_checks()
     return dg.Definitions(
-        assets=[*ingestion_assets(settings, partitions), dbt_warehouse_assets(settings), publication_asset(settings)],
+        assets=[*ingestion_assets(settings, partitions), dbt_warehouse_assets(settings), publication_asset(settings, blocking_suites())],
         asset_checks=checks,
         jobs=[main_job, publish_job(checks)],
         sensors=[inbox_sensor(settings)],

@@ -1,21 +1,30 @@
 """Ingesting inbox files: once per content, every row loaded, quarantined or counted as skipped.
 
-One file is one load: its rows, quarantined rows, rule counts and audit record are written in
-one transaction, and only then is the file moved out of the inbox (to processed/ or
-rejected/, never deleted). A crash before the commit leaves the file in the inbox to be
-ingested again; a crash after it leaves a file whose bytes are already loaded, which the next
-run records as a duplicate.
+One file is one load: its rows, quarantined rows, rule counts and audit record (with its load
+id) are written in one transaction, and only then is the file moved out of the inbox (to
+processed/ or rejected/, never deleted). A crash before the commit leaves the file in the inbox
+to be ingested again, under the same load id; a crash between the commit and the move leaves a
+file whose load is recorded but whose kept copy is missing, and the next run finishes that move
+instead of recording a duplicate.
+
+Only regular files inside the inbox are read: an entry is opened without following links and
+without blocking, and a link, FIFO, device or folder is rejected with its reason, never followed.
+What is kept under processed/ is exactly the bytes that were read: a file replaced or rewritten
+under the same name while it was being ingested stays in the inbox for the next run.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import logging
-import shutil
+import os
+import re
+import stat
 from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
@@ -23,9 +32,11 @@ import polars as pl
 
 from pipelines.catalogues import load_catalogues
 from pipelines.contracts import KINDS, RAW_SQL_TYPE, ReportKind
+from pipelines.files import write_durably
 from pipelines.periods import FIRST_QUARTER, parse_quarter_expr, quarter_of
 from pipelines.readers import ROW_NUMBER, ParsedFile, RejectedFile, csv_column, read_report
 from pipelines.validation import ValidatedFile, ValidationContext, validate
+from pipelines.warehouse import utc_now
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +49,9 @@ INGESTION_ORDER = ("benchmarks", "targets", "producer", "trade", "regional", "ch
 class LoadResult:
     kind: str
     file_name: str
-    status: str  # loaded, duplicate, rejected; deferred = left in the inbox for another partition
+    # loaded, duplicate, rejected (recorded in audit.loads); deferred: left in the inbox for another
+    # partition; resumed: the file of an earlier load whose move a killed run left undone
+    status: str
     load_id: int | None = None
     rows_read: int = 0
     rows_loaded: int = 0
@@ -48,17 +61,86 @@ class LoadResult:
     error: str | None = None
 
 
+class InboxError(RuntimeError):
+    """The inbox itself cannot be read safely (a kind's folder that is a link or not a folder)."""
+
+
 def inbox_dir(home: Path, kind: str) -> Path:
     return home / "inbox" / kind
 
 
 def pending_files(home: Path, kind: str) -> list[Path]:
-    """Inbox files in arrival order (modification time, then name); hidden files are partial uploads."""
+    """Inbox entries in arrival order (modification time, then name); hidden ones are partial uploads.
+
+    Every other entry is pending, whatever it is: one that is not a regular file is rejected by
+    the ingestion with its reason rather than ignored. Nothing here follows a link.
+    """
     folder = inbox_dir(home, kind)
+    if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+        raise InboxError(
+            f"{folder} is not a folder of the inbox (it is a link or a file): the pipeline reads only "
+            "files inside the inbox. Replace it with a real folder."
+        )
     if not folder.is_dir():
         return []
-    files = [p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")]
-    return sorted(files, key=lambda p: (p.stat().st_mtime_ns, p.name))
+    entries = [(entry.stat(follow_symlinks=False).st_mtime_ns, entry.name) for entry in os.scandir(folder)
+               if not entry.name.startswith(".")]
+    return [folder / name for _, name in sorted(entries)]
+
+
+# A kept file is named <load id, 8 digits>_<name as delivered> under processed/ or rejected/.
+KEPT_NAME = re.compile(r"^[0-9]{8}_")
+
+
+def kept_files(home: Path) -> list[tuple[str, Path]]:
+    """(kind, path) of every kept file under processed/ and rejected/, in the order of arrival."""
+    kept = []
+    for area in ("processed", "rejected"):
+        for kind in KINDS:
+            folder = home / area / kind
+            if folder.is_dir():
+                kept += [(entry.name[:8], kind, folder / entry.name) for entry in os.scandir(folder) if KEPT_NAME.match(entry.name)]
+    return [(kind, path) for _, kind, path in sorted(kept)]
+
+
+# What identifies the bytes that were read: the same inode, size and modification time.
+FileIdentity = tuple[int, int, int, int]
+
+
+def identity_of(status: os.stat_result) -> FileIdentity:
+    return (status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns)
+
+
+def entry_kind(mode: int) -> str | None:
+    """What a non-regular inbox entry is, for its rejection reason; None for a regular file."""
+    if stat.S_ISREG(mode):
+        return None
+    for test, name in ((stat.S_ISLNK, "a symbolic link"), (stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO"),
+                       (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device")):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+class NotRegularFile(Exception):
+    """The inbox entry is not a regular file; the message says what it is."""
+
+
+def read_entry(path: Path) -> tuple[bytes, FileIdentity]:
+    """The bytes of a regular inbox file and its identity, never following a link or waiting on a FIFO."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as error:
+        if error.errno not in (errno.ELOOP, errno.ENXIO, errno.EISDIR):
+            raise
+        kind = entry_kind(os.lstat(path).st_mode) or "not a regular file"
+        raise NotRegularFile(kind) from None
+    with os.fdopen(descriptor, "rb") as handle:
+        status = os.fstat(descriptor)
+        kind = entry_kind(status.st_mode)
+        if kind:
+            raise NotRegularFile(kind)
+        return handle.read(), identity_of(status)
 
 
 def sha256_of(content: bytes) -> str:
@@ -96,7 +178,10 @@ def file_periods(path: Path, kind: ReportKind, today: date) -> list[str]:
 
 def period_column(path: Path, kind: ReportKind) -> pl.Series | None:
     """The file's period column as text; None when the ingestion will reject the file."""
-    content = path.read_bytes()
+    try:
+        content, _ = read_entry(path)
+    except NotRegularFile:
+        return None
     if path.suffix.lower() == ".csv":
         try:
             periods = csv_column(kind, content, "period")
@@ -119,16 +204,29 @@ class Delivery:
     content: bytes
     sha: str
     started: datetime
+    identity: FileIdentity  # of the entry that was read: the file moved out must be this one
+    regular: bool = True  # a regular file; anything else is rejected without being read
     parsed: ParsedFile | None = None
     validated: ValidatedFile | None = None
     rejection: str | None = None  # why the whole file cannot be ingested
+    kept: bool = False  # re-ingested from its kept place (rebuild): it stays where it is
+
+    @property
+    def name(self) -> str:
+        """The name it was delivered under (a kept copy carries its load id in front)."""
+        return KEPT_NAME.sub("", self.path.name) if self.kept else self.path.name
 
 
 def examine(kind: ReportKind, path: Path, context: ValidationContext) -> Delivery:
     """Read and validate one file; touches no warehouse, so it can run beside the writer."""
-    started = datetime.now(timezone.utc).replace(tzinfo=None)
-    content = path.read_bytes()
-    delivery = Delivery(path, content, sha256_of(content), started)
+    started = utc_now()
+    try:
+        content, identity = read_entry(path)
+    except NotRegularFile as what:
+        delivery = Delivery(path, b"", sha256_of(b""), started, identity_of(os.lstat(path)), regular=False)
+        delivery.rejection = f"not a regular file: {what} (never followed or read)"
+        return delivery
+    delivery = Delivery(path, content, sha256_of(content), started, identity)
     try:
         delivery.parsed = read_report(path, kind, content)
     except RejectedFile as rejection:
@@ -168,8 +266,20 @@ class Ingestor:
                 results.append(self.record(kind, delivery, allowed))
         return results
 
+    def reingest(self, kind_name: str, path: Path) -> LoadResult:
+        """Ingest a kept file again where it lies (rebuilding a warehouse from processed/ and rejected/)."""
+        kind = KINDS[kind_name]
+        delivery = examine(kind, path, validation_context(self.con, self.today))
+        delivery.kept = True
+        return self.record(kind, delivery, None)
+
     def record(self, kind: ReportKind, delivery: Delivery, allowed: set[str] | None) -> LoadResult:
         """Write what was found in one file: a duplicate, a rejection, a deferral or a load."""
+        if not delivery.regular:  # nothing was read, so there is no content to compare
+            return self.record_rejection(kind, delivery)
+        interrupted = None if delivery.kept else self.interrupted_move(kind, delivery.sha)
+        if interrupted is not None:
+            return self.finish_move(kind, delivery, *interrupted)
         first = self.con.execute(
             "select min(load_id) from audit.loads where sha256 = ? and kind = ? and status <> 'duplicate'",
             [delivery.sha, kind.name],
@@ -180,23 +290,73 @@ class Ingestor:
             return self.record_rejection(kind, delivery)
         periods = loaded_periods(kind, delivery.validated)
         if kind.quarterly and allowed is not None and not set(periods) <= allowed:
-            log.info("%s: leaves %s in the inbox: its quarters %s are outside this run", kind.name, delivery.path.name, periods)
-            return LoadResult(kind.name, delivery.path.name, "deferred", periods=periods)
+            log.info("%s: leaves %s in the inbox: its quarters %s are outside this run", kind.name, delivery.name, periods)
+            return LoadResult(kind.name, delivery.name, "deferred", periods=periods)
         return self.record_load(kind, delivery, periods)
+
+    def interrupted_move(self, kind: ReportKind, sha: str) -> tuple[int, Path] | None:
+        """A recorded load of these bytes whose kept copy is missing: its run died before the move."""
+        for load_id, stored_path in self.con.execute(
+            "select load_id, stored_path from audit.loads where sha256 = ? and kind = ? order by load_id",
+            [sha, kind.name],
+        ).fetchall():
+            if not os.path.lexists(self.home / stored_path):
+                return load_id, self.home / stored_path
+        return None
+
+    def finish_move(self, kind: ReportKind, delivery: Delivery, load_id: int, stored: Path) -> LoadResult:
+        log.info("%s: %s is load %d, whose move was interrupted: moving it now", kind.name, delivery.name, load_id)
+        self.move(delivery, stored)
+        return LoadResult(kind.name, delivery.name, "resumed", load_id)
 
     # --- writing ---------------------------------------------------------------------
 
     def next_load_id(self) -> int:
-        return self.con.execute("select nextval('audit.load_id_seq')").fetchone()[0]
+        """Taken inside the load's transaction, so a load that never committed uses no id."""
+        # fetchall, not fetchone: DuckDB refuses the next statement while a result is unfinished
+        ((load_id,),) = self.con.execute("select coalesce(max(load_id), 0) + 1 from audit.loads").fetchall()
+        return load_id
 
-    def move(self, path: Path, area: str, kind: str, load_id: int) -> Path:
-        target = self.home / area / kind / f"{load_id:08d}_{path.name}"
+    def stored_path(self, area: str, kind: str, load_id: int, delivery: Delivery) -> Path:
+        """Where the file is kept: under area (processed, rejected), named after its load."""
+        return delivery.path if delivery.kept else self.home / area / kind / f"{load_id:08d}_{delivery.name}"
+
+    def move(self, delivery: Delivery, target: Path) -> None:
+        """Move the delivered entry to its kept place, keeping exactly the bytes that were read.
+
+        The entry is renamed first and then compared with what was read: if the name now holds
+        another file (re-sent under the same name) or the file changed, that file goes back to
+        the inbox for the next run and the bytes that were read are written as the kept copy.
+        """
+        if delivery.kept:
+            return
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.move(path, target)
-        return target
+        os.rename(delivery.path, target)
+        if identity_of(os.lstat(target)) == delivery.identity:
+            return
+        back = delivery.path
+        suffix = 1
+        while os.path.lexists(back):  # a newer delivery under the same name already waits
+            back = delivery.path.with_name(f"resent-{suffix}-{delivery.path.name}")
+            suffix += 1
+        os.rename(target, back)
+        log.warning("%s changed while it was ingested: the new content stays in the inbox as %s", delivery.path, back.name)
+        write_durably(target, delivery.content)
+
+    def in_transaction(self, write):
+        """Run write(load_id) in one transaction with a fresh load id; returns the load id."""
+        self.con.execute("begin transaction")
+        try:
+            load_id = self.next_load_id()
+            write(load_id)
+            self.con.execute("commit")
+        except BaseException:
+            self.con.execute("rollback")
+            raise
+        return load_id
 
     def insert_load(self, result: LoadResult, *, stored: Path, sha: str, size: int, started: datetime, **extra) -> None:
-        finished = datetime.now(timezone.utc).replace(tzinfo=None)
+        finished = utc_now()
         row = {
             "load_id": result.load_id,
             "kind": result.kind,
@@ -220,46 +380,46 @@ class Ingestor:
         self.con.execute(f"insert into audit.loads ({columns}) values ({placeholders})", list(row.values()))
 
     def record_duplicate(self, kind: ReportKind, delivery: Delivery, first: int) -> LoadResult:
-        load_id = self.next_load_id()
-        path = delivery.path
-        result = LoadResult(kind.name, path.name, "duplicate", load_id)
-        stored = self.home / "processed" / kind.name / f"{load_id:08d}_{path.name}"
-        self.insert_load(result, stored=stored, sha=delivery.sha, size=len(delivery.content), started=delivery.started, duplicate_of=first)
-        self.move(path, "processed", kind.name, load_id)
-        return result
+        result = LoadResult(kind.name, delivery.name, "duplicate")
+        return self.record_whole_file(kind, delivery, result, "processed", duplicate_of=first)
 
     def record_rejection(self, kind: ReportKind, delivery: Delivery) -> LoadResult:
-        load_id = self.next_load_id()
-        path = delivery.path
-        result = LoadResult(kind.name, path.name, "rejected", load_id, error=delivery.rejection)
-        stored = self.home / "rejected" / kind.name / f"{load_id:08d}_{path.name}"
-        self.insert_load(result, stored=stored, sha=delivery.sha, size=len(delivery.content), started=delivery.started)
-        self.move(path, "rejected", kind.name, load_id)
+        result = LoadResult(kind.name, delivery.name, "rejected", error=delivery.rejection)
+        return self.record_whole_file(kind, delivery, result, "rejected")
+
+    def record_whole_file(self, kind: ReportKind, delivery: Delivery, result: LoadResult, area: str, **extra) -> LoadResult:
+        """A load of no rows: one audit record, then the file moved to area."""
+
+        def write(load_id: int) -> None:
+            result.load_id = load_id
+            stored = self.stored_path(area, kind.name, load_id, delivery)
+            self.insert_load(result, stored=stored, sha=delivery.sha, size=len(delivery.content), started=delivery.started, **extra)
+
+        load_id = self.in_transaction(write)
+        self.move(delivery, self.stored_path(area, kind.name, load_id, delivery))
         return result
 
     def record_load(self, kind: ReportKind, delivery: Delivery, periods: list[str]) -> LoadResult:
-        path, parsed, validated = delivery.path, delivery.parsed, delivery.validated
-        load_id = self.next_load_id()
+        name, parsed, validated = delivery.name, delivery.parsed, delivery.validated
         result = LoadResult(
             kind.name,
-            path.name,
+            name,
             "loaded",
-            load_id,
             rows_read=parsed.rows_read,
             rows_loaded=validated.loaded.height,
             rows_quarantined=validated.quarantined.height,
             rows_skipped=sum(parsed.skipped.values()),
             periods=periods,
         )
-        stored = self.home / "processed" / kind.name / f"{load_id:08d}_{path.name}"
-        self.con.execute("begin transaction")
-        try:
-            self.insert_rows(kind, load_id, path.name, delivery.started, validated.loaded)
-            self.insert_quarantine(kind, load_id, path.name, validated.quarantined)
+
+        def write(load_id: int) -> None:
+            result.load_id = load_id
+            self.insert_rows(kind, load_id, name, delivery.started, validated.loaded)
+            self.insert_quarantine(kind, load_id, name, validated.quarantined)
             self.insert_rule_results(kind, load_id, validated, parsed)
             self.insert_load(
                 result,
-                stored=stored,
+                stored=self.stored_path("processed", kind.name, load_id, delivery),
                 sha=delivery.sha,
                 size=len(delivery.content),
                 started=delivery.started,
@@ -268,11 +428,9 @@ class Ingestor:
                 delimiter=parsed.delimiter,
                 extra_columns=parsed.extra_columns,
             )
-            self.con.execute("commit")
-        except BaseException:
-            self.con.execute("rollback")
-            raise
-        self.move(path, "processed", kind.name, load_id)
+
+        load_id = self.in_transaction(write)
+        self.move(delivery, self.stored_path("processed", kind.name, load_id, delivery))
         return result
 
     def insert_rows(self, kind: ReportKind, load_id: int, file_name: str, at: datetime, rows: pl.DataFrame) -> None:

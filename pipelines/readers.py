@@ -8,6 +8,7 @@ RejectedFile with a reason that is recorded against the file.
 
 from __future__ import annotations
 
+import csv
 import io
 import re
 import zipfile
@@ -21,6 +22,8 @@ import polars as pl
 from pipelines.contracts import ReportKind
 
 ROW_NUMBER = "_row_number"
+# CSV only: how many fields the record has, when that differs from the header's count.
+FIELD_COUNT = "_field_count"
 TOTALS_ROW = r"(?i)^\s*(итого|total)"
 ACCEPTED_EXTENSIONS = {".csv": "csv", ".xlsx": "xlsx", ".parquet": "parquet"}
 # An XLSX header is looked for among the first rows only: a form title is a few rows high.
@@ -62,6 +65,25 @@ def header_mapping(kind: ReportKind, cells: list[str | None]) -> dict[int, str]:
         if canonical and canonical not in mapping.values():
             mapping[position] = canonical
     return mapping
+
+
+def check_repeated_columns(kind: ReportKind, cells: list[str | None]) -> None:
+    """A header naming one column twice (by either name) leaves it unclear which cell counts."""
+    names = {}
+    for column in kind.columns:
+        names[column.name] = column.name
+        names[column.alias_ru] = column.name
+    seen: dict[str, list[str]] = {}
+    for cell in cells:
+        canonical = names.get(normalise_header(cell))
+        if canonical:
+            seen.setdefault(canonical, []).append(str(cell).strip())
+    repeated = {name: found for name, found in seen.items() if len(found) > 1}
+    if repeated:
+        raise RejectedFile(
+            "the header names a column more than once: "
+            + "; ".join(f"'{name}' as " + ", ".join(f"'{cell}'" for cell in found) for name, found in repeated.items())
+        )
 
 
 def check_required_columns(kind: ReportKind, found: set[str]) -> None:
@@ -120,19 +142,46 @@ def read_csv(kind: ReportKind, content: bytes) -> ParsedFile:
     if not text.strip():
         raise RejectedFile("no recognisable header: the file is empty")
     delimiter = detect_delimiter(text)
+    source = utf8_source(content, text, encoding)
     frame = pl.read_csv(
-        utf8_source(content, text, encoding),
+        source,
         separator=delimiter,
         infer_schema=False,
         has_header=False,
         empty_string_is_null=True,
         raise_if_empty=False,
+        truncate_ragged_lines=True,  # such a record is quarantined by its field count below
     )
     # Record 1 is the header; data records are numbered from 2 (see docs/ingestion.md).
     frame = frame.with_row_index(ROW_NUMBER, offset=1).with_columns(pl.col(ROW_NUMBER).cast(pl.Int64))
+    counts = field_counts(source, text, delimiter)
+    if counts.len() != frame.height:  # the two readers must agree on where records start
+        raise RejectedFile(f"unreadable csv file: {counts.len()} records by field count, {frame.height} read")
+    header_fields = counts[0]
+    frame = frame.with_columns(
+        pl.when((counts != header_fields) & (counts > 0)).then(counts).alias(FIELD_COUNT)
+    )
     header, data = frame.head(1), frame.slice(1)
-    cells = [header[c][0] for c in frame.columns if c != ROW_NUMBER]
+    cells = [header[c][0] for c in frame.columns if c not in (ROW_NUMBER, FIELD_COUNT)]
     return finish(kind, data, cells, file_format="csv", encoding=encoding, delimiter=delimiter)
+
+
+def field_counts(source: io.BytesIO, text: str, delimiter: str) -> pl.Series:
+    """Fields in each record (0 for a blank line), counted as the CSV reader splits them.
+
+    Without quotes a record is a line, and Polars counts the delimiters of every line at once;
+    a quoted field may hold delimiters and line breaks, so then Python's csv module splits it.
+    """
+    if '"' not in text:
+        source.seek(0)
+        lines = pl.read_csv(source, separator="\x1f", quote_char=None, has_header=False, infer_schema=False,
+                            raise_if_empty=False, truncate_ragged_lines=True)
+        if lines.width == 0:
+            return pl.Series(FIELD_COUNT, [], dtype=pl.Int64)
+        line = lines.to_series()
+        return (line.str.count_matches(delimiter, literal=True).cast(pl.Int64) + 1).fill_null(0).alias(FIELD_COUNT)
+    records = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    return pl.Series(FIELD_COUNT, [len(record) for record in records], dtype=pl.Int64)
 
 
 def csv_column(kind: ReportKind, content: bytes, column: str) -> pl.Series | None:
@@ -250,7 +299,8 @@ def finish(
     delimiter: str | None = None,
 ) -> ParsedFile:
     """Name the columns after the contract, keep extras for the record, count blank rows."""
-    positions = [c for c in data.columns if c != ROW_NUMBER]
+    positions = [c for c in data.columns if c not in (ROW_NUMBER, FIELD_COUNT)]
+    check_repeated_columns(kind, header_cells)
     mapping = header_mapping(kind, header_cells)
     check_required_columns(kind, set(mapping.values()))
     renames, original_names, extras = {}, {}, []
@@ -268,9 +318,9 @@ def finish(
             original += "'"
         original_names[renames[column]] = original
     # inputs.md: an empty cell is missing, and a cell of spaces only is empty.
-    stripped = pl.exclude(ROW_NUMBER).str.strip_chars()
+    stripped = pl.exclude(ROW_NUMBER, FIELD_COUNT).str.strip_chars()
     data = data.rename(renames).with_columns(pl.when(stripped != "").then(stripped))
-    blank = pl.all_horizontal(pl.exclude(ROW_NUMBER).is_null())
+    blank = pl.all_horizontal(pl.exclude(ROW_NUMBER, FIELD_COUNT).is_null())
     blank_rows = data.filter(blank).height
     data = data.filter(~blank)
     parsed = ParsedFile(

@@ -9,7 +9,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
-from pipelines.settings import DEFAULT_DUCKDB_MEMORY, Settings
+from pipelines.settings import DEFAULT_DUCKDB_MEMORY, DEFAULT_LOCK_WAIT_SECONDS, Settings
 from pipelines.warehouse import connect, create_schemas, writer_lock
 
 
@@ -23,10 +23,16 @@ class WarehouseResource(dg.ConfigurableResource):
     home: str
     memory_limit: str = DEFAULT_DUCKDB_MEMORY
     threads: int = 2
+    lock_wait_seconds: float = DEFAULT_LOCK_WAIT_SECONDS
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "WarehouseResource":
-        return cls(home=str(settings.home), memory_limit=settings.duckdb_memory_limit, threads=settings.duckdb_threads)
+        return cls(
+            home=str(settings.home),
+            memory_limit=settings.duckdb_memory_limit,
+            threads=settings.duckdb_threads,
+            lock_wait_seconds=settings.lock_wait_seconds,
+        )
 
     @property
     def home_path(self) -> Path:
@@ -40,7 +46,7 @@ class WarehouseResource(dg.ConfigurableResource):
     def writer(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A writing connection, under the single-writer lock, with the raw and audit schemas."""
         with writer_lock(self.path):
-            con = connect(self.path, memory_limit=self.memory_limit, threads=self.threads)
+            con = connect(self.path, memory_limit=self.memory_limit, threads=self.threads, wait_seconds=self.lock_wait_seconds)
             try:
                 create_schemas(con)
                 yield con

@@ -6,6 +6,7 @@ installation; tests use a temporary one.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from datetime import date
@@ -17,6 +18,25 @@ DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 # Python's own memory: 3 GB keeps the whole run under the 4 GiB budget of a 2-core machine
 # (benchmarks/README.md measures it); DuckDB spills to disk beyond it.
 DEFAULT_DUCKDB_MEMORY = "3GB"
+# How long a step waits for a reader (an analyst's DuckDB session, `sovereignty sql`) to close the
+# warehouse before it gives up: long enough for a query, short enough that a forgotten notebook
+# is reported rather than waited for.
+DEFAULT_LOCK_WAIT_SECONDS = 60
+
+
+class SettingsError(ValueError):
+    """An environment variable holds a value the setting cannot take."""
+
+
+def env_setting(name: str, default, parse):
+    """The variable's value parsed, or the default; a bad value names the variable."""
+    text = os.environ.get(name)
+    if text is None or not text.strip():
+        return default
+    try:
+        return parse(text.strip())
+    except ValueError:
+        raise SettingsError(f"{name}={text!r} is not a valid value (default: {default})") from None
 
 
 @dataclass(frozen=True)
@@ -29,6 +49,7 @@ class Settings:
     disclosure_min_producers: int
     # and so does a largest producer with more than this share of the cell's output.
     disclosure_dominance_share: float
+    lock_wait_seconds: float = DEFAULT_LOCK_WAIT_SECONDS  # for readers to close the warehouse
 
     @property
     def warehouse(self) -> Path:
@@ -42,16 +63,24 @@ class Settings:
     def published(self) -> Path:
         return self.home / "published"
 
+    @property
+    def processed(self) -> Path:
+        return self.home / "processed"
+
+    @property
+    def rejected(self) -> Path:
+        return self.home / "rejected"
+
     @classmethod
     def from_env(cls) -> "Settings":
-        today = os.environ.get("SOVEREIGNTY_TODAY")
         return cls(
             home=Path(os.environ.get("SOVEREIGNTY_HOME", "data")).resolve(),
-            duckdb_memory_limit=os.environ.get("SOVEREIGNTY_DUCKDB_MEMORY", DEFAULT_DUCKDB_MEMORY),
-            duckdb_threads=int(os.environ.get("SOVEREIGNTY_DUCKDB_THREADS", os.cpu_count() or 2)),
-            today=date.fromisoformat(today) if today else date.today(),
-            disclosure_min_producers=int(os.environ.get("SOVEREIGNTY_DISCLOSURE_MIN_PRODUCERS", 3)),
-            disclosure_dominance_share=float(os.environ.get("SOVEREIGNTY_DISCLOSURE_DOMINANCE", 0.85)),
+            duckdb_memory_limit=env_setting("SOVEREIGNTY_DUCKDB_MEMORY", DEFAULT_DUCKDB_MEMORY, str),
+            duckdb_threads=env_setting("SOVEREIGNTY_DUCKDB_THREADS", os.cpu_count() or 2, positive(int)),
+            today=env_setting("SOVEREIGNTY_TODAY", date.today(), date.fromisoformat),
+            disclosure_min_producers=env_setting("SOVEREIGNTY_DISCLOSURE_MIN_PRODUCERS", 3, positive(int)),
+            disclosure_dominance_share=env_setting("SOVEREIGNTY_DISCLOSURE_DOMINANCE", 0.85, share),
+            lock_wait_seconds=env_setting("SOVEREIGNTY_LOCK_WAIT_SECONDS", DEFAULT_LOCK_WAIT_SECONDS, non_negative(float)),
         )
 
     def export_for_dbt(self) -> dict[str, str]:
@@ -60,4 +89,34 @@ class Settings:
             "SOVEREIGNTY_WAREHOUSE": str(self.warehouse),
             "SOVEREIGNTY_DUCKDB_MEMORY": self.duckdb_memory_limit,
             "SOVEREIGNTY_DBT_THREADS": str(self.duckdb_threads),
+            # dbt-duckdb retries its connection with waits of 1, 2, 4, ... s: enough attempts to
+            # wait about as long as the pipeline's own steps do for a reader to close the file.
+            "SOVEREIGNTY_DBT_CONNECT_ATTEMPTS": str(1 + math.ceil(math.log2(1 + self.lock_wait_seconds))),
         }
+
+
+def positive(parse):
+    def parse_positive(text: str):
+        value = parse(text)
+        if value <= 0:
+            raise ValueError(text)
+        return value
+
+    return parse_positive
+
+
+def non_negative(parse):
+    def parse_non_negative(text: str):
+        value = parse(text)
+        if value < 0:
+            raise ValueError(text)
+        return value
+
+    return parse_non_negative
+
+
+def share(text: str) -> float:
+    value = float(text)
+    if not 0 < value <= 1:
+        raise ValueError(text)
+    return value

@@ -17,7 +17,7 @@ from pipelines.catalogues import Catalogues
 from pipelines.contracts import ColumnType, ReportKind
 from pipelines.inn import inn_is_valid_expr
 from pipelines.periods import FIRST_QUARTER, parse_quarter_expr, quarter_of
-from pipelines.readers import ROW_NUMBER
+from pipelines.readers import FIELD_COUNT, ROW_NUMBER
 
 TEXT_PREFIX = "__text_"
 NUMBER = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
@@ -227,6 +227,10 @@ def content_rules(kind: ReportKind, ctx: ValidationContext) -> list[Rule]:
     raise ValueError(f"no rules for report kind {kind.name!r}")
 
 
+# A CSV record with fewer or more fields than the header: its cells cannot be matched to columns.
+FIELD_COUNT_RULE = Rule("row.field_count", "hard", pl.col(FIELD_COUNT).is_not_null())
+
+
 def rule_list(kind: ReportKind, ctx: ValidationContext) -> list[Rule]:
     return format_rules(kind) + content_rules(kind, ctx)
 
@@ -239,7 +243,7 @@ def validate(kind: ReportKind, frame: pl.DataFrame, original_names: dict[str, st
         *[pl.col(c).alias(TEXT_PREFIX + c) for c in present],
         *[pl.lit(None, dtype=pl.String).alias(TEXT_PREFIX + c) for c in absent],
     ).with_columns(typed_value(kind, c).alias(c) for c in kind.column_names)
-    rules = rule_list(kind, ctx)
+    rules = ([FIELD_COUNT_RULE] if FIELD_COUNT in frame.columns else []) + rule_list(kind, ctx)
     broken = work.select(
         ROW_NUMBER,
         *[r.broken.fill_null(False).alias(r.name) for r in rules],
@@ -251,7 +255,7 @@ def validate(kind: ReportKind, frame: pl.DataFrame, original_names: dict[str, st
     )
     is_bad = pl.col("_reasons").list.len() > 0
     loaded = work.filter(~is_bad).select(*kind.column_names, ROW_NUMBER, "_soft_flags")
-    delivered = [c for c in frame.columns if c != ROW_NUMBER]
+    delivered = [c for c in frame.columns if c not in (ROW_NUMBER, FIELD_COUNT)]
     quarantined = work.filter(is_bad).select(
         ROW_NUMBER,
         pl.struct(pl.col(TEXT_PREFIX + c if c in kind.column_names else c).alias(original_names[c]) for c in delivered)

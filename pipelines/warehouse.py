@@ -1,9 +1,16 @@
-"""The DuckDB warehouse file: its raw and audit schemas, and the one-writer rule.
+"""The DuckDB warehouse file: its raw and audit schemas, the one-writer rule, and what was built.
 
 DuckDB lets one process write a database file at a time. Every writer (the `sovereignty`
 command, a Dagster run, dbt) goes through `writer_lock`, an advisory lock on a file beside the
 warehouse, so a second writer fails at once with a message naming the holder instead of
-DuckDB's bare "could not set lock on file".
+DuckDB's bare "could not set lock on file". Readers (an analyst's DuckDB session, `sovereignty
+sql`) hold DuckDB's own file lock while they are connected: `connect` waits a configurable time
+for them to let go before it gives up with a message naming the process.
+
+The stages record what they worked on, so that a run can tell what an interrupted one left
+undone (docs/operations.md): the ingested state is the newest load id (loads are append-only,
+so a new load always raises it); audit.builds says which ingested state the marts were built
+from; audit.quality_results and audit.publications name the build they checked or published.
 """
 
 from __future__ import annotations
@@ -12,6 +19,8 @@ import contextlib
 import fcntl
 import json
 import os
+import re
+import time
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
@@ -23,7 +32,11 @@ from pipelines.settings import DEFAULT_DUCKDB_MEMORY
 
 
 class WarehouseBusyError(RuntimeError):
-    """Another process is writing to the warehouse."""
+    """Another process is writing to the warehouse, or holds it open."""
+
+
+class WarehouseDamagedError(RuntimeError):
+    """The warehouse file exists but DuckDB cannot read it (truncated, overwritten)."""
 
 
 def raw_table_ddl(kind: ReportKind) -> str:
@@ -33,7 +46,6 @@ def raw_table_ddl(kind: ReportKind) -> str:
 
 
 AUDIT_DDL = (
-    "create sequence if not exists audit.load_id_seq start 1",
     """create table if not exists audit.loads (
   load_id bigint primary key,      -- increases with arrival: the order revisions are applied in
   kind varchar not null,
@@ -95,6 +107,19 @@ AUDIT_DDL = (
   seconds double not null,
   validated_at timestamp not null
 )""",
+    # Columns added after the first release of the schema: older warehouses gain them here.
+    "alter table audit.quality_results add column if not exists build_id bigint",  # the newest build then
+    "alter table audit.quality_results add column if not exists ingested_state bigint",  # the newest load then
+    "alter table audit.publications add column if not exists build_id bigint",  # the build published
+    "create sequence if not exists audit.build_id_seq start 1",
+    """create table if not exists audit.builds (
+  build_id bigint primary key,
+  run_id varchar not null,         -- the Dagster run that built the marts
+  ingested_state bigint not null,  -- the newest load id when the build started: what it was built from
+  started_at timestamp not null,
+  finished_at timestamp,           -- NULL while it runs, and for ever when its process was killed
+  outcome varchar not null         -- started, succeeded, failed
+)""",
 )
 
 
@@ -150,18 +175,86 @@ def writer_lock(warehouse: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def connect(warehouse: Path, *, memory_limit: str = DEFAULT_DUCKDB_MEMORY, threads: int | None = None) -> duckdb.DuckDBPyConnection:
-    """Open the warehouse for writing, translating DuckDB's lock error into WarehouseBusyError."""
+def current_writer(warehouse: Path) -> str | None:
+    """Who holds the single-writer lock ("PID n since <UTC time>"), or None when nobody does."""
+    lock_path = warehouse.with_name(warehouse.name + ".writer.lock")
+    if not lock_path.exists() or lock_path.resolve() in _HELD:
+        return None
+    with open(lock_path) as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            try:
+                holder = json.loads(handle.read() or "{}")
+            except json.JSONDecodeError:
+                holder = {}
+            return f"PID {holder.get('pid', '?')} since {holder.get('since', '?')}"
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    return None
+
+
+def connect(
+    warehouse: Path,
+    *,
+    memory_limit: str = DEFAULT_DUCKDB_MEMORY,
+    threads: int | None = None,
+    read_only: bool = False,
+    wait_seconds: float = 0,
+) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse, waiting up to wait_seconds for another process to close it.
+
+    DuckDB's lock conflict becomes WarehouseBusyError naming the process that holds the file;
+    a file DuckDB cannot read becomes WarehouseDamagedError.
+    """
     config = {"memory_limit": memory_limit}
     if threads:
         config["threads"] = threads
-    try:
-        return duckdb.connect(str(warehouse), config=config)
-    except duckdb.IOException as error:
-        if "lock" in str(error).lower():
-            raise WarehouseBusyError(
-                f"The warehouse {warehouse} is open for writing in another process ({error}). "
-                "DuckDB allows one writing process per file: close it (an open DuckDB CLI or "
-                "notebook counts) and try again."
-            ) from error
-        raise
+    deadline = time.monotonic() + wait_seconds
+    pause = 0.1
+    while True:
+        try:
+            return duckdb.connect(str(warehouse), read_only=read_only, config=config)
+        except duckdb.IOException as error:
+            if "lock" not in str(error).lower():
+                raise WarehouseDamagedError(damaged_message(warehouse, error)) from error
+            if time.monotonic() >= deadline:
+                raise WarehouseBusyError(busy_message(warehouse, error, wait_seconds)) from error
+        except (duckdb.SerializationException, duckdb.InternalException) as error:
+            raise WarehouseDamagedError(damaged_message(warehouse, error)) from error
+        time.sleep(min(pause, max(deadline - time.monotonic(), 0)))
+        pause = min(pause * 2, 2.0)
+
+
+def busy_message(warehouse: Path, error: Exception, waited: float) -> str:
+    holder = re.search(r"held in (.+?) \(PID (\d+)\)", str(error))
+    who = f"process {holder.group(2)} ({holder.group(1)})" if holder else "another process"
+    return (
+        f"The warehouse {warehouse} is held open by {who}"
+        + (f" after waiting {waited:g} s" if waited else "")
+        + ": close it (a DuckDB CLI, a notebook or a `sovereignty sql` counts) and run again."
+    )
+
+
+def damaged_message(warehouse: Path, error: Exception) -> str:
+    reason = str(error).splitlines()[0]
+    return (
+        f"The warehouse {warehouse} is damaged and cannot be read ({reason}). "
+        "Run `sovereignty rebuild` to re-ingest the kept files into a new warehouse."
+    )
+
+
+def utc_now() -> datetime:
+    """The warehouse's timestamps are UTC without a zone."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def ingested_state(con: duckdb.DuckDBPyConnection) -> int:
+    """The newest load id: loads are append-only, so it names everything ingested so far."""
+    return con.execute("select coalesce(max(load_id), 0) from audit.loads").fetchone()[0]
+
+
+def latest_build(con: duckdb.DuckDBPyConnection) -> tuple[int, int, str] | None:
+    """(build_id, ingested_state, outcome) of the newest dbt build, if any."""
+    return con.execute(
+        "select build_id, ingested_state, outcome from audit.builds order by build_id desc limit 1"
+    ).fetchone()

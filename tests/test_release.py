@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 import polars as pl
 import pytest
 
-from pipelines.publish.release import INCOMING_PREFIX, latest_release, parquet_bytes, publish_release
+from pipelines.publish.release import INCOMING_PREFIX, parquet_bytes, publish_release, read_latest
 
 FRAME = pl.DataFrame({"project_code": ["UAS", "NMC"], "year": [2026, 2026], "index": [61.5, None]})
 
@@ -36,7 +36,7 @@ def test_parquet_bytes_are_identical_for_identical_frames():
 def test_a_release_is_written_with_latest_last_and_made_read_only(tmp_path):
     outcome = publish_release(tmp_path, extracts(), manifest, report, now=datetime(2026, 11, 28, tzinfo=timezone.utc))
     assert outcome.outcome == "published"
-    assert latest_release(tmp_path) == outcome.release_id
+    assert read_latest(tmp_path) == outcome.release_id
     assert sorted(p.name for p in outcome.path.iterdir()) == ["manifest.json", "report.html", "sovereignty_index.parquet"]
     assert all(not (p.stat().st_mode & 0o222) for p in outcome.path.iterdir())
     assert json.loads((outcome.path / "manifest.json").read_text())["release_id"] == outcome.release_id
@@ -50,7 +50,7 @@ def test_the_same_data_makes_no_new_release_and_new_data_does(tmp_path):
                               now=datetime(2030, 1, 1, tzinfo=timezone.utc))
     assert changed.outcome == "published" and changed.release_id != first.release_id
     assert (first.path / "sovereignty_index.parquet").read_bytes() == parquet_bytes(FRAME)  # untouched
-    assert latest_release(tmp_path) == changed.release_id
+    assert read_latest(tmp_path) == changed.release_id
 
 
 @pytest.mark.parametrize("killed_at", ["rename", "replace"])
@@ -68,7 +68,7 @@ def test_a_publication_killed_before_its_rename_leaves_no_visible_release(tmp_pa
             lambda r, c: {{"release_id": r}}, lambda m: "<html></html>")
     """)
     assert subprocess.run([sys.executable, "-c", script]).returncode == 9
-    assert latest_release(tmp_path) == first.release_id
+    assert read_latest(tmp_path) == first.release_id
     visible = sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("."))
     if killed_at == "rename":
         assert visible == sorted([first.release_id, "latest"])

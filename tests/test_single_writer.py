@@ -5,12 +5,15 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+import threading
 import time
+
+import duckdb
 
 import pytest
 
 from pipelines.cli import EXIT_BUSY, main
-from pipelines.warehouse import WarehouseBusyError, connect, writer_lock
+from pipelines.warehouse import WarehouseBusyError, WarehouseDamagedError, connect, writer_lock
 
 
 def hold_in_subprocess(code: str) -> subprocess.Popen:
@@ -51,14 +54,48 @@ def test_the_lock_is_reentrant_within_one_process(home):
         pass
 
 
-def test_duckdb_file_open_elsewhere_gives_a_clear_message(home):
+def test_duckdb_file_open_elsewhere_gives_a_clear_message_naming_the_process(home):
     warehouse = home / "warehouse.duckdb"
     holder = hold_in_subprocess(f"import duckdb; con = duckdb.connect({str(warehouse)!r})")
     try:
-        with pytest.raises(WarehouseBusyError, match="open for writing in another process"):
+        with pytest.raises(WarehouseBusyError, match=rf"held open by process {holder.pid} .*close it"):
             connect(warehouse)
     finally:
         release(holder)
+
+
+def test_a_writer_waits_for_a_reader_to_close_the_file(home):
+    """An analyst's read-only session holding the file delays a step; it does not fail it."""
+    warehouse = home / "warehouse.duckdb"
+    duckdb.connect(str(warehouse)).close()
+    reader = hold_in_subprocess(f"import duckdb; con = duckdb.connect({str(warehouse)!r}, read_only=True)")
+    closer = threading.Timer(1.5, release, [reader])
+    closer.start()
+    started = time.monotonic()
+    with connect(warehouse, wait_seconds=30) as con:
+        assert con.execute("select 1").fetchone() == (1,)
+    assert 1.0 < time.monotonic() - started < 30
+    closer.join()
+
+
+def test_a_writer_gives_up_after_the_wait_naming_the_reader(home):
+    warehouse = home / "warehouse.duckdb"
+    duckdb.connect(str(warehouse)).close()
+    reader = hold_in_subprocess(f"import duckdb; con = duckdb.connect({str(warehouse)!r}, read_only=True)")
+    try:
+        started = time.monotonic()
+        with pytest.raises(WarehouseBusyError, match=rf"process {reader.pid} .* after waiting 1 s"):
+            connect(warehouse, wait_seconds=1)
+        assert time.monotonic() - started < 10
+    finally:
+        release(reader)
+
+
+def test_a_damaged_warehouse_is_reported_as_damaged(home):
+    warehouse = home / "warehouse.duckdb"
+    warehouse.write_bytes(b"not a database" * 1000)
+    with pytest.raises(WarehouseDamagedError, match="is damaged and cannot be read .* Run `sovereignty rebuild`"):
+        connect(warehouse)
 
 
 def test_sovereignty_run_exits_busy_while_another_run_writes(home, capsys):

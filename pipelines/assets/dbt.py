@@ -8,7 +8,9 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
 from pipelines.dbt_project import DBT_EXECUTABLE, dbt_project
+from pipelines.resources import WarehouseResource
 from pipelines.settings import Settings
+from pipelines.warehouse import ingested_state, utc_now
 
 class SovereigntyTranslator(DagsterDbtTranslator):
     """Maps dbt nodes onto the warehouse's schemas, so that lineage reads like the warehouse."""
@@ -34,16 +36,38 @@ def dbt_resource() -> DbtCliResource:
 
 def dbt_warehouse_assets(settings: Settings) -> dg.AssetsDefinition:
     @dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=SovereigntyTranslator())
-    def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+    def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
         """`dbt build` of the selected models: seeds, models and their tests, in dependency order.
 
         Quarterly models are incremental by period, so a run after one new quarter's reports
-        rebuilds only that quarter's rows."""
+        rebuilds only that quarter's rows. The build is recorded in audit.builds with the
+        ingested state it started from; only a build that finished names the state the marts
+        hold, which is what publication checks (a killed build stays 'started')."""
         os.environ.update(settings.export_for_dbt())  # profiles.yml reads the warehouse path from it
+        build_id = start_build(warehouse, context.run.run_id)
         # Unit tests check the SQL, not the data: the test suite runs them, production runs skip
         # them. One target folder per home (not dagster-dbt's folder per run) keeps dbt's partial
         # parse state, so a run after the first re-parses only what changed.
         args = ["build", "--exclude-resource-type", "unit_test"]
-        yield from dbt.cli(args, context=context, target_path=settings.home / "dbt" / "target").stream()
+        try:
+            yield from dbt.cli(args, context=context, target_path=settings.home / "dbt" / "target").stream()
+        except BaseException:
+            finish_build(warehouse, build_id, "failed")
+            raise
+        finish_build(warehouse, build_id, "succeeded")
 
     return warehouse_models
+
+
+def start_build(warehouse: WarehouseResource, run_id: str) -> int:
+    with warehouse.writer() as con:
+        return con.execute(
+            "insert into audit.builds (build_id, run_id, ingested_state, started_at, outcome) "
+            "values (nextval('audit.build_id_seq'), ?, ?, ?, 'started') returning build_id",
+            [run_id, ingested_state(con), utc_now()],
+        ).fetchall()[0][0]
+
+
+def finish_build(warehouse: WarehouseResource, build_id: int, outcome: str) -> None:
+    with warehouse.writer() as con:
+        con.execute("update audit.builds set outcome = ?, finished_at = ? where build_id = ?", [outcome, utc_now(), build_id])

@@ -1,12 +1,15 @@
 """The publish asset: disclosure-controlled extracts, manifest and report as an immutable release.
 
 It runs only when every blocking quality check upstream passed (write, audit, publish): Dagster
-skips it when one failed, and the failing check records the withheld release itself.
+skips it when one failed, and the failing check records the withheld release itself. It then
+checks the warehouse's own record as well: the marts must come from one finished build of
+everything ingested, and every blocking suite must have passed on that build. A build that a
+killed process left half done, or loads that arrived after the build, withhold the release
+(`sovereignty run` finishes the build), so a release never mixes two states of the data.
 """
 
 import hashlib
 import subprocess
-from datetime import datetime, timezone
 
 import dagster as dg
 import duckdb
@@ -14,10 +17,12 @@ import duckdb
 from pipelines.jobs import RELEASE
 from pipelines.publish.disclosure import DisclosurePolicy
 from pipelines.publish.extracts import build_extracts
+from pipelines.publish.attempts import InconsistentMarts, checked_build, record_attempt, record_unrecorded_release
 from pipelines.publish.release import parquet_bytes, publish_release
 from pipelines.publish.report import render_report
 from pipelines.resources import WarehouseResource
 from pipelines.settings import REPO_ROOT, Settings
+from pipelines.warehouse import ingested_state
 
 # outputs.md, "Publication": the marts stakeholders receive, one Parquet file each.
 PUBLISHED_EXTRACTS = (
@@ -52,10 +57,18 @@ def included_loads(con: duckdb.DuckDBPyConnection) -> list[dict]:
     return [dict(zip(("load_id", "kind", "sha256", "rows_loaded", "periods"), row)) for row in rows]
 
 
-def validations(con: duckdb.DuckDBPyConnection, run_id: str) -> list[dict]:
+def validations(con: duckdb.DuckDBPyConnection, build_id: int, state: int) -> list[dict]:
+    """The latest result of each suite on what is published: the build's tables, and the raw
+    tables as they were when the build started (raw suites run before the build)."""
     rows = con.execute(
-        "select suite, target, blocking, success, evaluated from audit.quality_results where run_id = ? order by suite",
-        [run_id],
+        """
+        select suite, arg_max(target, validated_at), arg_max(blocking, validated_at), arg_max(success, validated_at),
+               arg_max(evaluated, validated_at)
+        from audit.quality_results
+        where (target not like 'raw.%' and build_id = ?) or (target like 'raw.%' and ingested_state = ?)
+        group by suite order by suite
+        """,
+        [build_id, state],
     ).fetchall()
     return [dict(zip(("suite", "target", "blocking", "success", "expectations_evaluated"), row)) for row in rows]
 
@@ -65,7 +78,7 @@ def completeness_warnings(con: duckdb.DuckDBPyConnection) -> list[str]:
     return [detail for (detail,) in rows]
 
 
-def publication_asset(settings: Settings) -> dg.AssetsDefinition:
+def publication_asset(settings: Settings, blocking_suites: list[str]) -> dg.AssetsDefinition:
     policy = DisclosurePolicy(settings.disclosure_min_producers, settings.disclosure_dominance_share)
 
     @dg.asset(
@@ -77,7 +90,14 @@ def publication_asset(settings: Settings) -> dg.AssetsDefinition:
         "report.html in published/<release_id>/, with published/latest naming the newest (outputs.md).",
     )
     def release(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+        run_id = context.run.run_id
         with warehouse.writer() as con:
+            record_unrecorded_release(con, settings.published)
+            try:
+                build_id = checked_build(con, blocking_suites)
+            except InconsistentMarts as why:
+                record_attempt(con, run_id, None, "blocked", None, f"{why}: run `sovereignty run` to finish the build")
+                raise dg.Failure(description=f"release withheld: {why}") from None
             extracts = build_extracts(con, policy)
             files = {f"{name}.parquet": parquet_bytes(extract.frame) for name, extract in extracts.items()}
 
@@ -85,6 +105,9 @@ def publication_asset(settings: Settings) -> dg.AssetsDefinition:
                 return {
                     "release_id": release_id,
                     "created_at": created_at,
+                    "run_id": run_id,
+                    # what the marts were built from: the build and the newest load it covered
+                    "build": {"build_id": build_id, "ingested_state": ingested_state(con)},
                     "code_version": code_version(),
                     "disclosure": {"min_producers": policy.min_producers, "dominance_share": policy.dominance_share},
                     "loads": included_loads(con),
@@ -98,7 +121,7 @@ def publication_asset(settings: Settings) -> dg.AssetsDefinition:
                         }
                         for name, extract in extracts.items()
                     },
-                    "validations": validations(con, context.run.run_id),
+                    "validations": validations(con, build_id, ingested_state(con)),
                     "warnings": completeness_warnings(con),
                 }
 
@@ -108,16 +131,8 @@ def publication_asset(settings: Settings) -> dg.AssetsDefinition:
                 build_manifest,
                 lambda manifest: render_report({name: e.frame for name, e in extracts.items()}, manifest),
             )
-            con.execute(
-                "insert into audit.publications values (nextval('audit.publication_attempt_seq'), ?, ?, ?, ?, ?, null)",
-                [
-                    context.run.run_id,
-                    outcome.release_id,
-                    datetime.now(timezone.utc).replace(tzinfo=None),
-                    outcome.outcome,
-                    "the data did not change since this release" if outcome.outcome == "unchanged" else None,
-                ],
-            )
+            reason = "the data did not change since this release" if outcome.outcome == "unchanged" else None
+            record_attempt(con, run_id, build_id, outcome.outcome, outcome.release_id, reason)
         return dg.MaterializeResult(
             metadata={
                 "outcome": dg.MetadataValue.text(outcome.outcome),

@@ -20,6 +20,9 @@ from pipelines.publish.disclosure import DisclosurePolicy, Suppression, suppress
 FLAG = "c"
 
 NEVER_PUBLISHED = (
+    # bookkeeping of the incremental models (the newest load behind a row): not a figure, and it
+    # would make releases of equal data differ
+    "last_load_id",
     "top1_share",  # the largest producer's share of a cell is that producer's own figure
     # area_leadership's sums of the yearly output of the area's leader and assessed products: not
     # metrics.md figures (leadership_share is), and totals over subsets of products whose hidden

@@ -14,12 +14,15 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 import polars as pl
+
+from pipelines.files import write_durably
 
 INCOMING_PREFIX = ".incoming-"
 
@@ -45,21 +48,46 @@ def content_fingerprint(files: dict[str, bytes]) -> str:
     return digest.hexdigest()
 
 
-def latest_release(published: Path) -> str | None:
+# What publish_release names a release: its UTC time and the start of its content fingerprint.
+RELEASE_ID = re.compile(r"[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}")
+
+
+class DamagedLatest(Exception):
+    """published/latest does not name a release of this folder; the message says what it holds."""
+
+
+def read_latest(published: Path) -> str | None:
+    """The release published/latest names, None before the first; DamagedLatest for anything else.
+
+    Only a release id of a folder inside published/ is accepted, so a damaged or planted file
+    never points a reader outside it.
+    """
     latest = published / "latest"
-    return latest.read_text().strip() if latest.exists() else None
+    if not os.path.lexists(latest):
+        return None
+    if latest.is_symlink() or not latest.is_file():
+        raise DamagedLatest(f"{latest} is not a plain file")
+    with open(latest, "rb") as handle:
+        head = handle.read(64)
+    text = head.decode("ascii", errors="replace").strip()
+    if not RELEASE_ID.fullmatch(text):
+        raise DamagedLatest(f"{latest} does not hold a release id (it starts {head[:24]!r})")
+    if not (published / text / "manifest.json").is_file():
+        raise DamagedLatest(f"{latest} names {text}, which is not a complete release in {published}")
+    return text
 
 
-def write_file(path: Path, content: bytes) -> None:
-    with open(path, "wb") as handle:
-        handle.write(content)
-        handle.flush()
-        os.fsync(handle.fileno())
+def valid_latest(published: Path) -> str | None:
+    """The latest release, or None when there is none or published/latest is damaged."""
+    try:
+        return read_latest(published)
+    except DamagedLatest:
+        return None
 
 
 def replace_latest(published: Path, release_id: str) -> None:
     temporary = published / f"{INCOMING_PREFIX}latest"
-    write_file(temporary, (release_id + "\n").encode())
+    write_durably(temporary, (release_id + "\n").encode())
     os.replace(temporary, published / "latest")
 
 
@@ -84,7 +112,7 @@ def publish_release(
     published.mkdir(parents=True, exist_ok=True)
     remove_leftovers(published)
     fingerprint = content_fingerprint(extracts)
-    current = latest_release(published)
+    current = valid_latest(published)  # a damaged `latest` is replaced by this publication
     if current and json.loads((published / current / "manifest.json").read_text())["content_sha256"] == fingerprint:
         return ReleaseOutcome("unchanged", current, published / current)
 
@@ -95,9 +123,9 @@ def publish_release(
     incoming = published / f"{INCOMING_PREFIX}{release_id}"
     incoming.mkdir()
     for name, content in sorted(extracts.items()):
-        write_file(incoming / name, content)
-    write_file(incoming / "manifest.json", (json.dumps(manifest, indent=2, ensure_ascii=False, sort_keys=True) + "\n").encode())
-    write_file(incoming / "report.html", render_report(manifest).encode("utf-8"))
+        write_durably(incoming / name, content)
+    write_durably(incoming / "manifest.json", (json.dumps(manifest, indent=2, ensure_ascii=False, sort_keys=True) + "\n").encode())
+    write_durably(incoming / "report.html", render_report(manifest).encode("utf-8"))
     for path in incoming.iterdir():
         path.chmod(0o444)  # releases never change
     final = published / release_id

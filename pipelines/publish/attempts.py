@@ -1,0 +1,65 @@
+"""Publication attempts on record (audit.publications), and what a release may be built from.
+
+A release is published only from marts that are one finished build of everything ingested and
+that passed every blocking suite on that build; every attempt, published, unchanged or blocked,
+is recorded with the build it concerned (docs/operations.md).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+
+from pipelines.publish.release import valid_latest
+from pipelines.warehouse import ingested_state, latest_build, utc_now
+
+
+class InconsistentMarts(Exception):
+    """The marts are not one checked build of everything ingested; the message says why."""
+
+
+def checked_build(con: duckdb.DuckDBPyConnection, blocking_suites: list[str]) -> int:
+    """The build the marts hold, if it covers everything ingested and passed every blocking suite."""
+    build = latest_build(con)
+    state = ingested_state(con)
+    if build is None or build[2] != "succeeded":
+        raise InconsistentMarts(
+            "the last dbt build did not finish" if build else "the marts were never built"
+        )
+    build_id, built_from, _ = build
+    if built_from != state:
+        raise InconsistentMarts(f"the marts were built from the loads up to #{built_from}, but loads up to #{state} are ingested")
+    passed = {
+        suite
+        for suite, success in con.execute(
+            "select suite, arg_max(success, validated_at) from audit.quality_results where build_id = ? group by suite",
+            [build_id],
+        ).fetchall()
+        if success
+    }
+    unchecked = [suite for suite in blocking_suites if suite not in passed]
+    if unchecked:
+        raise InconsistentMarts(f"blocking checks have not passed on build #{build_id}: {', '.join(unchecked)}")
+    return build_id
+
+
+def record_attempt(con: duckdb.DuckDBPyConnection, run_id: str, build_id: int | None, outcome: str, release_id: str | None,
+                   reason: str | None) -> None:
+    con.execute(
+        "insert into audit.publications (attempt_id, run_id, release_id, attempted_at, outcome, reason, build_id) "
+        "values (nextval('audit.publication_attempt_seq'), ?, ?, ?, ?, ?, ?)",
+        [run_id, release_id, utc_now(), outcome, reason, build_id],
+    )
+
+
+def record_unrecorded_release(con: duckdb.DuckDBPyConnection, published: Path) -> None:
+    """A release that a killed run put in place before recording it: its attempt, from its manifest."""
+    release_id = valid_latest(published)
+    if release_id is None or con.execute("select count(*) from audit.publications where release_id = ?", [release_id]).fetchone()[0]:
+        return
+    manifest = json.loads((published / release_id / "manifest.json").read_text())
+    build = manifest.get("build", {})
+    record_attempt(con, manifest.get("run_id", "unknown"), build.get("build_id"), "published", release_id,
+                   "recorded after the run that published it was interrupted")
