@@ -99,7 +99,7 @@ def execute_job(settings: Settings, name: str, plan: InboxPlan | None = None) ->
     job = defs.resolve_job_def(name)
     selection = None
     if plan is not None and not plan.quarters:  # nothing quarterly pending: leave the partitioned assets out
-        selection = [spec.key for spec in defs.resolve_all_asset_specs() if spec.partitions_def is None]
+        selection = [key for assets in defs.assets if assets.partitions_def is None for key in assets.keys]
     instance = dagster_instance(settings)
     fail_abandoned_runs(instance)
     return job.execute_in_process(
