@@ -211,6 +211,18 @@ def print_headlines(con: duckdb.DuckDBPyConnection) -> None:
         print(f"  {line}")
 
 
+def print_warnings(con: duckdb.DuckDBPyConnection) -> None:
+    """What has not arrived yet: the release goes out without it, and says so."""
+    details = [d for (d,) in con.execute(
+        "select detail from marts.data_quality where severity = 'warning' order by rule, detail").fetchall()]
+    if details:
+        print(f"\nCompleteness warnings ({len(details)}): the release covers what has arrived")
+        for detail in details[:20]:
+            print(f"  {detail}")
+        if len(details) > 20:
+            print(f"  ... and {len(details) - 20} more warnings (marts.data_quality, the release's manifest)")
+
+
 def publication_of_run(con: duckdb.DuckDBPyConnection, run_id: str) -> tuple | None:
     return con.execute(
         "select outcome, release_id, reason, failed_checks from audit.publications where run_id = ? order by attempt_id desc limit 1",
@@ -342,6 +354,7 @@ def report_run(settings: Settings, result: dg.ExecuteInProcessResult, log_path: 
         publication = publication_of_run(con, result.run_id)
         if publication and publication[0] != "blocked":
             print_headlines(con)
+            print_warnings(con)
     released = report_publication(settings, publication)
     for event in result.all_events:
         if event.is_step_failure:

@@ -135,11 +135,12 @@ def read_entry(path: Path) -> tuple[bytes, FileIdentity]:
             raise
         kind = entry_kind(os.lstat(path).st_mode) or "not a regular file"
         raise NotRegularFile(kind) from None
+    status = os.fstat(descriptor)
+    kind = entry_kind(status.st_mode)
+    if kind:
+        os.close(descriptor)
+        raise NotRegularFile(kind)
     with os.fdopen(descriptor, "rb") as handle:
-        status = os.fstat(descriptor)
-        kind = entry_kind(status.st_mode)
-        if kind:
-            raise NotRegularFile(kind)
         return handle.read(), identity_of(status)
 
 

@@ -83,7 +83,7 @@ CORRUPTIONS = {
                           count(*) over (partition by okpd2) as quarters
                    from marts.product_independence)
                where position = 2 and quarters >= 3 order by okpd2 limit 1)""",
-        "product_independence", "unexpected_rows_expectation", "last_q - first_q",
+        "product_independence", "unexpected_rows_expectation", "spans.first_period and spans.last_period",
     ),
 }
 
