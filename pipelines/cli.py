@@ -23,7 +23,8 @@ import dagster as dg
 import duckdb
 
 from pipelines.ingest import InboxError, Ingestor, kept_files
-from pipelines.jobs import MAIN_JOB, PUBLISH_JOB, InboxPlan, inbox_plan
+from pipelines.jobs import MAIN_JOB, PUBLISH_JOB, InboxPlan, inbox_plan, unfinished_work
+from pipelines.periods import quarter_of
 from pipelines.publish.attempts import record_unrecorded_release
 from pipelines.publish.release import DamagedLatest, read_latest
 from pipelines.settings import Settings, SettingsError
@@ -34,7 +35,6 @@ from pipelines.warehouse import (
     create_schemas,
     current_writer,
     ingested_state,
-    latest_build,
     writer_lock,
 )
 
@@ -97,15 +97,11 @@ def execute_job(settings: Settings, name: str, plan: InboxPlan | None = None) ->
 
     defs = build_definitions(settings)
     job = defs.resolve_job_def(name)
-    selection = None
-    if plan is not None and not plan.quarters:  # nothing quarterly pending: leave the partitioned assets out
-        selection = [key for assets in defs.assets if assets.partitions_def is None for key in assets.keys]
     instance = dagster_instance(settings)
     fail_abandoned_runs(instance)
     return job.execute_in_process(
         instance=instance,
         tags={**(plan.run_tags() if plan else {}), PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()},
-        asset_selection=selection,
         raise_on_error=False,
         # The command prints its own summary; Dagster's step log stays in the run's event log.
         run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
@@ -131,35 +127,6 @@ def check_home(settings: Settings) -> None:
             f"The warehouse {settings.warehouse} is missing, but {settings.processed} and {settings.rejected} keep "
             "files already ingested. Run `sovereignty rebuild` to re-ingest them into a new warehouse."
         )
-
-
-def unfinished_work(con: duckdb.DuckDBPyConnection, published: Path) -> tuple[str, str] | None:
-    """What an interrupted run left undone, as (job, why); None when the home is consistent.
-
-    The marts must be one finished build of everything ingested, and the latest release (or a
-    withheld attempt) must be of that build. A build that did not finish (a killed process, a
-    full disk, a reader holding the file) is built again; a build never published is published.
-    """
-    state, build = ingested_state(con), latest_build(con)
-    if state == 0 and build is None:
-        return None
-    if build is None or build[2] != "succeeded" or build[1] != state:
-        return MAIN_JOB, "the marts are not built from everything ingested (an earlier run stopped before its build finished)"
-    attempt = con.execute(
-        "select outcome, release_id from audit.publications where build_id = ? order by attempt_id desc limit 1", [build[0]]
-    ).fetchone()
-    if attempt is None:
-        return PUBLISH_JOB, "the last build was never checked and published (an earlier run stopped before)"
-    outcome, release_id = attempt
-    if outcome == "blocked":
-        return None
-    try:
-        latest = read_latest(published)
-    except DamagedLatest as damage:
-        return PUBLISH_JOB, f"the release pointer is damaged ({damage})"
-    if latest != release_id:
-        return PUBLISH_JOB, "published/latest does not name the release of the last build"
-    return None
 
 
 def print_load_summary(con: duckdb.DuckDBPyConnection, after_load_id: int) -> None:
@@ -329,7 +296,7 @@ def command_rebuild(settings: Settings) -> int:
             for kind, path in kept:
                 ingestor.reingest(kind, path)
         print(f"Re-ingested {len(kept)} kept files; building, checking and publishing.")
-        result, log_path = execute_logged(settings, MAIN_JOB, InboxPlan())
+        result, log_path = execute_logged(settings, MAIN_JOB, InboxPlan(current_quarter=quarter_of(settings.today)))
         with open_warehouse(settings, read_only=True) as con:
             print_load_summary(con, 0)
     return report_run(settings, result, log_path)
@@ -355,13 +322,14 @@ def report_run(settings: Settings, result: dg.ExecuteInProcessResult, log_path: 
         if publication and publication[0] != "blocked":
             print_headlines(con)
             print_warnings(con)
+    failures = [(event.step_key, event.step_failure_data.error.message.strip())
+                for event in result.all_events if event.is_step_failure]
+    # dbt reports a full disk only in its own log: a failed step with the disk nearly full is one
+    if any(is_disk_full(message) for _, message in failures) or (failures and disk_nearly_full(settings)):
+        raise OSError(errno.ENOSPC, "a step failed for want of disk space")
     released = report_publication(settings, publication)
-    for event in result.all_events:
-        if event.is_step_failure:
-            message = event.step_failure_data.error.message.strip()
-            if "No space left on device" in message:
-                raise OSError(errno.ENOSPC, message)
-            print(f"FAILED {event.step_key}: {message}", file=sys.stderr)
+    for step, message in failures:
+        print(f"FAILED {step}: {message}", file=sys.stderr)
     print(f"Warehouse: {settings.warehouse}\nRun log: {log_path}")
     return 0 if released and result.success else EXIT_FAILED
 
@@ -482,6 +450,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 def is_disk_full(error: BaseException) -> bool:
     text = str(error)
     return getattr(error, "errno", None) == errno.ENOSPC or "No space left on device" in text or "disk is full" in text
+
+
+# Below this much free space a failed step is taken for a full disk: DuckDB, dbt and Dagster's
+# SQLite all need some room to write their next page, log line or event.
+NEARLY_FULL_BYTES = 32 * 2**20
+
+
+def disk_nearly_full(settings: Settings) -> bool:
+    return shutil.disk_usage(settings.home).free < NEARLY_FULL_BYTES
 
 
 def disk_full_message(settings: Settings) -> str:

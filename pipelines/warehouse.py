@@ -215,6 +215,8 @@ def connect(
         try:
             return duckdb.connect(str(warehouse), read_only=read_only, config=config)
         except duckdb.IOException as error:
+            if "No space left on device" in str(error):
+                raise
             if "lock" not in str(error).lower():
                 raise WarehouseDamagedError(damaged_message(warehouse, error)) from error
             if time.monotonic() >= deadline:

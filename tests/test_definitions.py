@@ -55,6 +55,26 @@ def test_quarters_outside_the_partitions_do_not_stretch_the_run(home):
     assert plan.quarters == {"2025-Q2"}
 
 
+def test_sensor_requests_a_run_to_finish_an_interrupted_build_and_only_once(warehouse):
+    """No file waits, but the last build was killed: the sensor asks for a run over the current
+    quarter (whose ingestion finds nothing), keyed by the unfinished state."""
+    settings = Settings.from_env()
+    sensor = build_definitions(settings).resolve_sensor_def("inbox_arrivals")
+    deliver(warehouse.home, "producer", "q1.csv", csv_bytes([row("producer", period="2025-Q1")]))
+    warehouse.ingest("producer")
+    warehouse.con.execute(
+        "insert into audit.builds values (1, 'killed-run', 1, now()::timestamp, null, 'started')")
+    warehouse.con.close()  # the sensor opens the file read-only, as the daemon would
+
+    with dg.build_sensor_context() as context:
+        request = sensor(context)
+
+    assert isinstance(request, dg.RunRequest) and request.run_key == "finish-1-1"
+    assert request.tags[ASSET_PARTITION_RANGE_START_TAG] == request.tags[ASSET_PARTITION_RANGE_END_TAG] == "2026-Q4"
+    with dg.build_sensor_context() as context:
+        assert sensor(context).run_key == request.run_key
+
+
 def test_schedule_skips_an_empty_inbox(home):
     defs = build_definitions(Settings.from_env())
     schedule = defs.resolve_schedule_def("nightly_run")

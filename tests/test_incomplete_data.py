@@ -8,10 +8,10 @@ in the run's summary, marts.data_quality and the release manifest.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
-import os
 from pathlib import Path
 
 import duckdb

@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 import polars as pl
 import pytest
 
-from pipelines.publish.release import INCOMING_PREFIX, parquet_bytes, publish_release, read_latest
+from pipelines.publish.release import INCOMING_PREFIX, DamagedLatest, parquet_bytes, publish_release, read_latest, valid_latest
 
 FRAME = pl.DataFrame({"project_code": ["UAS", "NMC"], "year": [2026, 2026], "index": [61.5, None]})
 
@@ -75,3 +75,34 @@ def test_a_publication_killed_before_its_rename_leaves_no_visible_release(tmp_pa
     # The next publication clears what the dead one left behind.
     publish_release(tmp_path, extracts(), manifest, report)
     assert not list(tmp_path.glob(f"{INCOMING_PREFIX}*"))
+
+
+@pytest.mark.parametrize(
+    "content, says",
+    [
+        (b"\x00\xff\x89PNG binary", "does not hold a release id"),
+        (b"../../../../etc\n", "does not hold a release id"),
+        (b"20991231T000000Z-deadbeef\n", "which is not a complete release"),
+    ],
+    ids=["binary", "path_outside", "missing_release"],
+)
+def test_a_damaged_latest_is_named_never_followed_and_replaced_by_the_next_release(tmp_path, content, says):
+    first = publish_release(tmp_path, extracts(), manifest, report, now=datetime(2026, 11, 28, tzinfo=timezone.utc))
+    (tmp_path / "latest").write_bytes(content)
+
+    with pytest.raises(DamagedLatest, match=says):
+        read_latest(tmp_path)
+    assert valid_latest(tmp_path) is None
+
+    again = publish_release(tmp_path, extracts(), manifest, report, now=datetime(2026, 11, 29, tzinfo=timezone.utc))
+    assert again.outcome == "published" and again.release_id != first.release_id  # same content, pointer mended
+    assert read_latest(tmp_path) == again.release_id
+
+
+def test_a_latest_that_is_a_link_is_not_followed(tmp_path):
+    publish_release(tmp_path, extracts(), manifest, report)
+    (tmp_path / "elsewhere").write_text("20261128T000000Z-00000000\n")
+    (tmp_path / "latest").unlink()
+    (tmp_path / "latest").symlink_to(tmp_path / "elsewhere")
+    with pytest.raises(DamagedLatest, match="is not a plain file"):
+        read_latest(tmp_path)

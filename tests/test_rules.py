@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from pipelines.catalogues import load_catalogues
 from pipelines.contracts import KINDS, ColumnType
 from pipelines.validation import ValidationContext, rule_list
-from pipelines.catalogues import load_catalogues
 from tests.conftest import TODAY
 from tests.reports import csv_bytes, deliver, row
 

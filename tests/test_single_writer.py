@@ -9,7 +9,6 @@ import threading
 import time
 
 import duckdb
-
 import pytest
 
 from pipelines.cli import EXIT_BUSY, main

@@ -12,6 +12,7 @@ from pipelines.resources import WarehouseResource
 from pipelines.settings import Settings
 from pipelines.warehouse import ingested_state, utc_now
 
+
 class SovereigntyTranslator(DagsterDbtTranslator):
     """Maps dbt nodes onto the warehouse's schemas, so that lineage reads like the warehouse."""
 

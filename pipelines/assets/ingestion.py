@@ -25,12 +25,13 @@ def raw_asset_key(kind: str) -> dg.AssetKey:
 
 def load_summary(results: list[LoadResult]) -> dict[str, dg.MetadataValue]:
     statuses = Counter(r.status for r in results)
-    loads = [r for r in results if r.status != "deferred"]
+    loads = [r for r in results if r.status not in ("deferred", "resumed")]  # counted by their own loads
     return {
         "files_loaded": dg.MetadataValue.int(statuses["loaded"]),
         "files_duplicate": dg.MetadataValue.int(statuses["duplicate"]),
         "files_rejected": dg.MetadataValue.int(statuses["rejected"]),
         "files_deferred": dg.MetadataValue.int(statuses["deferred"]),
+        "files_resumed": dg.MetadataValue.int(statuses["resumed"]),
         "rows_read": dg.MetadataValue.int(sum(r.rows_read for r in loads)),
         "rows_loaded": dg.MetadataValue.int(sum(r.rows_loaded for r in loads)),
         "rows_quarantined": dg.MetadataValue.int(sum(r.rows_quarantined for r in loads)),

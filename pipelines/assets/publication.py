@@ -15,9 +15,9 @@ import dagster as dg
 import duckdb
 
 from pipelines.jobs import RELEASE
+from pipelines.publish.attempts import InconsistentMarts, checked_build, record_attempt, record_unrecorded_release
 from pipelines.publish.disclosure import DisclosurePolicy
 from pipelines.publish.extracts import build_extracts
-from pipelines.publish.attempts import InconsistentMarts, checked_build, record_attempt, record_unrecorded_release
 from pipelines.publish.release import parquet_bytes, publish_release
 from pipelines.publish.report import render_report
 from pipelines.resources import WarehouseResource

@@ -189,3 +189,189 @@ def test_a_second_delivery_killed_in_its_build_is_never_published_mixed(demo_inb
     assert rerun.returncode == 0, rerun.stderr
     assert "finishing it" in rerun.stdout
     assert release_extracts(home) == release_extracts(uninterrupted)
+
+
+# --- the way back after other failures ----------------------------------------------------
+
+
+def copy_home(source: Path, tmp_path: Path) -> Path:
+    home = tmp_path / "home"
+    shutil.copytree(source, home, symlinks=True)
+    return home
+
+
+def status(home: Path) -> subprocess.CompletedProcess:
+    return sovereignty(home, "status")
+
+
+def no_traceback(result: subprocess.CompletedProcess) -> None:
+    assert "Traceback" not in result.stdout + result.stderr, result.stderr
+
+
+def test_a_release_put_in_place_but_not_recorded_is_recorded_by_the_next_run(uninterrupted, tmp_path):
+    home = copy_home(uninterrupted, tmp_path)
+    latest = (home / "published" / "latest").read_text().strip()
+    with duckdb.connect(str(home / "warehouse.duckdb")) as con:  # a kill right after the rename
+        con.execute("delete from audit.publications where release_id = ?", [latest])
+
+    result = sovereignty(home, "run")
+
+    assert result.returncode == 0 and "up to date" in result.stdout, result.stdout + result.stderr
+    assert f"published {latest}" in status(home).stdout
+    audit_is_consistent(home)
+
+
+@pytest.mark.parametrize("content", [b"\x00\xff\xfe garbage", b"../../../../etc\n", b"20991231T000000Z-deadbeef\n"],
+                         ids=["binary", "path_outside", "missing_release"])
+def test_a_damaged_latest_pointer_is_reported_and_replaced(content, uninterrupted, tmp_path):
+    home = copy_home(uninterrupted, tmp_path)
+    previous = release_extracts(home)
+    latest = home / "published" / "latest"
+    latest.chmod(0o644)
+    latest.write_bytes(content)
+
+    shown = status(home)
+    assert shown.returncode == 0 and "Latest release: damaged pointer" in shown.stdout
+    no_traceback(shown)
+    assert "/etc" not in shown.stdout.replace(str(home), "")
+
+    result = sovereignty(home, "run")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "release pointer is damaged" in result.stdout
+    assert release_extracts(home) == previous
+
+
+def test_a_damaged_warehouse_is_detected_and_rebuilt_from_the_kept_files(uninterrupted, tmp_path):
+    home = copy_home(uninterrupted, tmp_path)
+    warehouse = home / "warehouse.duckdb"
+    warehouse.write_bytes(warehouse.read_bytes()[: warehouse.stat().st_size // 3])  # truncated
+
+    for command in ("run", "status"):
+        result = sovereignty(home, command)
+        assert result.returncode == 4, result.stdout + result.stderr
+        assert "is damaged and cannot be read" in result.stderr and "sovereignty rebuild" in result.stderr
+        no_traceback(result)
+        assert "up to date" not in result.stdout
+
+    rebuilt = sovereignty(home, "rebuild")
+
+    assert rebuilt.returncode == 0, rebuilt.stdout + rebuilt.stderr
+    assert "No new release: the data is unchanged" in rebuilt.stdout
+    assert marts_without_timestamps(home) == marts_without_timestamps(uninterrupted)
+    assert release_extracts(home) == release_extracts(uninterrupted)
+    assert list(home.glob("warehouse.duckdb.before-rebuild-*"))  # the damaged file is kept aside
+    audit_is_consistent(home)
+
+
+def test_a_missing_warehouse_with_kept_files_is_not_reported_up_to_date(uninterrupted, tmp_path):
+    home = copy_home(uninterrupted, tmp_path)
+    (home / "warehouse.duckdb").unlink()
+
+    result = sovereignty(home, "run")
+
+    assert result.returncode == 4 and "sovereignty rebuild" in result.stderr
+    no_traceback(result)
+
+
+def hold_reader(warehouse: Path, seconds: float) -> subprocess.Popen:
+    """An analyst's read-only DuckDB session on the warehouse for `seconds`."""
+    script = (f"import duckdb, time; con = duckdb.connect({str(warehouse)!r}, read_only=True); "
+              f"print('open', flush=True); time.sleep({seconds})")
+    reader = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert reader.stdout.readline().strip() == "open"
+    return reader
+
+
+def test_a_run_waits_for_a_reader_and_refuses_at_once_when_it_stays(uninterrupted, tmp_path):
+    home = copy_home(uninterrupted, tmp_path)
+    reader = hold_reader(home / "warehouse.duckdb", 4)
+    waited = sovereignty(home, "run")
+    reader.wait()
+    assert waited.returncode == 0 and "up to date" in waited.stdout, waited.stderr
+
+    reader = hold_reader(home / "warehouse.duckdb", 120)
+    try:
+        refused = subprocess.run([sys.executable, "-m", "pipelines.cli", "run"], capture_output=True, text=True,
+                                 env={**environment(home), "SOVEREIGNTY_LOCK_WAIT_SECONDS": "1"}, timeout=120)
+    finally:
+        reader.kill()
+    assert refused.returncode == 3
+    assert f"held open by process {reader.pid}" in refused.stderr and "close it" in refused.stderr
+    no_traceback(refused)
+
+
+def test_a_delivery_of_yearly_kinds_only_runs_with_a_reader_holding_the_file_at_the_build(uninterrupted, tmp_path):
+    """A revised targets file alone (no quarterly report) is ingested, built and published; an
+    analyst's session open when dbt starts is waited for, not a failed build."""
+    home = copy_home(uninterrupted, tmp_path)
+    (kept,) = (home / "processed" / "targets").glob("*.csv")
+    text = kept.read_bytes().decode("cp1251").splitlines()
+    text[1] = text[1].rsplit(";", 1)[0] + ";0,99"  # one target revised
+    revised = home / "inbox" / "targets" / "targets_revised.csv"
+    revised.parent.mkdir(parents=True, exist_ok=True)
+    revised.write_bytes(("\n".join(text) + "\n").encode("cp1251"))
+    process = subprocess.Popen([sys.executable, "-m", "pipelines.cli", "run"], env=environment(home),
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 600
+    while "warehouse_models" not in started_steps(home).get("STEP_START", set()):
+        assert process.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    reader = hold_reader(home / "warehouse.duckdb", 3)
+
+    stdout, stderr = process.communicate(timeout=900)
+
+    reader.wait()
+    assert process.returncode == 0, stdout + stderr
+    assert "Published release" in stdout
+    assert release_extracts(home) != release_extracts(uninterrupted)  # project_progress changed
+    audit_is_consistent(home)
+
+
+def test_status_and_sql_answer_while_a_run_writes(uninterrupted, tmp_path):
+    home = copy_home(uninterrupted, tmp_path)
+    with open(home / "warehouse.duckdb.writer.lock", "w") as lock:
+        import fcntl
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        lock.write(json.dumps({"pid": 4242, "since": "2026-11-28T10:00:00+00:00"}))
+        lock.flush()
+        held = duckdb.connect(str(home / "warehouse.duckdb"))  # the run's writing connection
+        try:
+            shown = status(home)
+            queried = sovereignty(home, "sql", "select 1")
+        finally:
+            held.close()
+    assert shown.returncode == 0, shown.stderr
+    assert "A run is in progress: PID 4242 since 2026-11-28T10:00:00+00:00" in shown.stdout
+    assert "open for writing by that run" in shown.stdout
+    assert queried.returncode == 3 and "held open by process" in queried.stderr
+    no_traceback(shown)
+    no_traceback(queried)
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 20 MB filesystem of its own (tmpfs), grown later to let the run finish."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=20m", "tmpfs", str(mount)]).returncode:
+        pytest.fail("the disk-full test needs root to mount a small tmpfs (CI and the dev machines run as root)")
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def test_a_full_disk_is_one_line_and_the_next_run_finishes(small_disk, demo_inbox, uninterrupted):
+    home = small_disk / "home"
+    home.mkdir()
+    shutil.copytree(demo_inbox / "inbox", home / "inbox")
+
+    full = sovereignty(home, "run")
+
+    assert full.returncode == 5, full.stdout + full.stderr
+    assert f"No space left on the disk holding {home}" in full.stderr and "MB free" in full.stderr
+    no_traceback(full)
+    subprocess.run(["mount", "-o", "remount,size=400m", str(small_disk)], check=True)
+    rerun = sovereignty(home, "run")
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    assert release_extracts(home) == release_extracts(uninterrupted)
+    audit_is_consistent(home)
