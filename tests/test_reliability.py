@@ -49,8 +49,16 @@ def sovereignty(home: Path, *args: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=900)
 
 
-def started_steps(home: Path) -> dict[str, set[str]]:
-    """Step keys of the newest run's events, by event type (STEP_START, STEP_SUCCESS).
+def run_ids(home: Path) -> set[str]:
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{home / 'dagster' / 'history' / 'runs.db'}?mode=ro", uri=True)) as runs:
+            return {run_id for (run_id,) in runs.execute("select run_id from runs").fetchall()}
+    except sqlite3.Error:  # not created yet
+        return set()
+
+
+def started_steps(home: Path, earlier_runs: set[str] = frozenset()) -> dict[str, set[str]]:
+    """Step keys of the newest run's events (not one of earlier_runs), by event type.
 
     Read from Dagster's SQLite files directly, read-only: opening a DagsterInstance here while
     the run creates its storage would race with it over the storage's schema migration."""
@@ -58,7 +66,7 @@ def started_steps(home: Path) -> dict[str, set[str]]:
     try:
         with contextlib.closing(sqlite3.connect(f"file:{history / 'runs.db'}?mode=ro", uri=True)) as runs:
             newest = runs.execute("select run_id from runs order by create_timestamp desc limit 1").fetchone()
-        if newest is None:
+        if newest is None or newest[0] in earlier_runs:
             return {}
         with contextlib.closing(sqlite3.connect(f"file:{history / 'runs' / newest[0]}.db?mode=ro", uri=True)) as log:
             events = log.execute("select dagster_event_type, step_key from event_logs "
@@ -74,10 +82,11 @@ def started_steps(home: Path) -> dict[str, set[str]]:
 def run_and_kill(home: Path, step: str, delay: float) -> None:
     """Start `sovereignty run`, kill its process group `delay` s after `step` starts, and check
     that the kill landed inside the step."""
+    earlier = run_ids(home)
     process = subprocess.Popen([sys.executable, "-m", "pipelines.cli", "run"], env=environment(home),
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + 600
-    while step not in started_steps(home).get("STEP_START", set()):
+    while step not in started_steps(home, earlier).get("STEP_START", set()):
         assert process.poll() is None, f"the run ended before {step} started"
         assert time.monotonic() < deadline, f"{step} never started"
         time.sleep(0.05)
@@ -85,7 +94,9 @@ def run_and_kill(home: Path, step: str, delay: float) -> None:
     os.killpg(process.pid, signal.SIGKILL)
     process.wait(timeout=60)
     assert process.returncode == -signal.SIGKILL
-    assert step not in started_steps(home).get("STEP_SUCCESS", set()), f"the kill came after {step} had finished"
+    steps = started_steps(home, earlier)
+    assert step in steps.get("STEP_START", set()), f"the kill did not come in the run's {step}"
+    assert step not in steps.get("STEP_SUCCESS", set()), f"the kill came after {step} had finished"
 
 
 def marts_without_timestamps(home: Path) -> dict[str, list[tuple]]:
@@ -311,10 +322,11 @@ def test_a_delivery_of_yearly_kinds_only_runs_with_a_reader_holding_the_file_at_
     revised = home / "inbox" / "targets" / "targets_revised.csv"
     revised.parent.mkdir(parents=True, exist_ok=True)
     revised.write_bytes(("\n".join(text) + "\n").encode("cp1251"))
+    earlier = run_ids(home)
     process = subprocess.Popen([sys.executable, "-m", "pipelines.cli", "run"], env=environment(home),
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 600
-    while "warehouse_models" not in started_steps(home).get("STEP_START", set()):
+    while "warehouse_models" not in started_steps(home, earlier).get("STEP_START", set()):
         assert process.poll() is None and time.monotonic() < deadline
         time.sleep(0.05)
     reader = hold_reader(home / "warehouse.duckdb", 3)

@@ -71,7 +71,7 @@ def read_latest(published: Path) -> str | None:
         head = handle.read(64)
     text = head.decode("ascii", errors="replace").strip()
     if not RELEASE_ID.fullmatch(text):
-        raise DamagedLatest(f"{latest} does not hold a release id (it starts {head[:24]!r})")
+        raise DamagedLatest(f"{latest} does not hold a release id ({latest.stat().st_size} bytes of something else)")
     if not (published / text / "manifest.json").is_file():
         raise DamagedLatest(f"{latest} names {text}, which is not a complete release in {published}")
     return text
