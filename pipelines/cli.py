@@ -15,16 +15,21 @@ import shutil
 import socket
 import sqlite3
 import sys
+import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from importlib.metadata import version
 from pathlib import Path
+from typing import TextIO
 
 import dagster as dg
 import duckdb
+import polars as pl
 
-from pipelines.ingest import InboxError, Ingestor, kept_files
+from pipelines.ingest import InboxError, Ingestor, NotRegularFile, kept_files, read_entry, sha256_of
 from pipelines.jobs import MAIN_JOB, PUBLISH_JOB, InboxPlan, inbox_plan, unfinished_work
 from pipelines.periods import quarter_of
+from pipelines.progress import DBT_STEP, RunDisplay, RunWatcher
 from pipelines.publish.attempts import record_unrecorded_release
 from pipelines.publish.release import DamagedLatest, read_latest
 from pipelines.settings import Settings, SettingsError
@@ -34,7 +39,7 @@ from pipelines.warehouse import (
     connect,
     create_schemas,
     current_writer,
-    ingested_state,
+    newest_load_id,
     writer_lock,
 )
 
@@ -91,21 +96,32 @@ def process_alive(pid: int) -> bool:
     return True
 
 
-def execute_job(settings: Settings, name: str, plan: InboxPlan | None = None) -> dg.ExecuteInProcessResult:
-    """Run one of the definitions' jobs in this process; a run's dbt output goes to its log file."""
+def execute_job(settings: Settings, name: str, plan: InboxPlan | None, out: TextIO) -> dg.ExecuteInProcessResult:
+    """Run one of the definitions' jobs in this process, showing its steps on `out` as they happen."""
+    display = RunDisplay(out)
+    display.line(f"{name}: loading the pipeline (Dagster definitions, the dbt project)")
     from pipelines.definitions import build_definitions  # heavy: only commands that run need it
 
     defs = build_definitions(settings)
     job = defs.resolve_job_def(name)
     instance = dagster_instance(settings)
     fail_abandoned_runs(instance)
-    return job.execute_in_process(
-        instance=instance,
-        tags={**(plan.run_tags() if plan else {}), PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()},
-        raise_on_error=False,
-        # The command prints its own summary; Dagster's step log stays in the run's event log.
-        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
-    )
+    run_id = str(uuid.uuid4())
+    display.dbt_models = sum(len(assets.keys) for assets in defs.assets if assets.op.name == DBT_STEP)
+    display.line(f"run {run_id} started; its full log is in the Dagster UI and the run log")
+    watcher = RunWatcher(instance, run_id, display)
+    watcher.start()
+    try:
+        return job.execute_in_process(
+            instance=instance,
+            run_id=run_id,
+            tags={**(plan.run_tags() if plan else {}), PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()},
+            raise_on_error=False,
+            # The command shows its own lines; Dagster's step log stays in the run's event log.
+            run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
+        )
+    finally:
+        watcher.stop()
 
 
 def open_warehouse(settings: Settings, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
@@ -147,35 +163,52 @@ def print_load_summary(con: duckdb.DuckDBPyConnection, after_load_id: int) -> No
         print("{:<16}{:>7}{:>11}{:>10}{:>12}{:>12}{:>13}{:>9}".format(*row))
 
 
-def print_headlines(con: duckdb.DuckDBPyConnection) -> None:
-    """The figures a reader looks for first: the index by area, and the strategic dependencies."""
-    year = con.execute("select max(year) from marts.sovereignty_index where sovereignty_index is not null").fetchone()[0]
-    if year is None:
-        print("No sovereignty index yet: the marts have no complete year of reports.")
+def print_headlines(con: duckdb.DuckDBPyConnection, release: Path) -> None:
+    """The figures a reader looks for first, as published: the index by area and the strategic
+    dependencies, with `c` where disclosure control hides a figure (the marts hold the
+    unpublished values; analysts read those with `sovereignty sql`)."""
+    index = pl.read_parquet(release / "sovereignty_index.parquet")
+    computed = index.filter(pl.col("sovereignty_index").is_not_null() | pl.col("sovereignty_index_flag").is_not_null())
+    if computed.is_empty():
+        print("No sovereignty index yet: the release has no year with every pillar reported.")
         return
-    print(f"\nSovereignty index by priority area, {year} (0-100; NULL: a pillar is missing)")
-    for code, name, index, missing in con.execute(
-        """
-        select s.project_code, coalesce(a.name_en, 'All areas, weighted by consumption'), s.sovereignty_index, s.missing_pillars
-        from marts.sovereignty_index s left join reference.priority_areas a using (project_code)
-        where s.year = ? order by s.project_code = 'ALL', s.sovereignty_index desc nulls last
-        """,
-        [year],
-    ).fetchall():
-        figure = f"{index:6.1f}" if index is not None else f"  NULL (missing: {missing})"
-        print(f"  {code:<4} {name:<55}{figure}")
-    period, dependencies = con.execute(
-        """
-        select period, list(okpd2 || ' ' || p.name_en || ' (import dependency ' || round(import_dependency, 2) ||
-                            ', HHI ' || round(import_hhi, 2) || ')' order by import_dependency desc)
-        from marts.product_independence join reference.products p using (okpd2)
-        where strategic_dependency and period = (select max(period) from marts.product_independence where import_dependency is not null)
-        group by period
-        """
-    ).fetchone() or (None, [])
-    print(f"\nStrategic dependencies ({period or 'latest quarter'}): import dependency > 0.5 and HHI > 0.4")
-    for line in dependencies or ["none"]:
-        print(f"  {line}")
+    year = computed["year"].max()
+    names = dict(con.execute("select project_code, name_en from reference.priority_areas").fetchall())
+    names["ALL"] = "All areas, weighted by consumption"
+    print(f"\nSovereignty index by priority area, {year}, as published (0-100; c: confidential, withheld)")
+    rows = index.filter(pl.col("year") == year).sort(
+        pl.col("project_code") == "ALL", pl.col("sovereignty_index"), descending=[False, True], nulls_last=True)
+    for code, value, flag, missing in rows.select("project_code", "sovereignty_index", "sovereignty_index_flag",
+                                                  "missing_pillars").iter_rows():
+        figure = f"{value:6.1f}" if value is not None else "     c" if flag else f"  none (missing: {missing})"
+        print(f"  {code:<4} {names.get(code, code):<55}{figure}")
+    products = pl.read_parquet(release / "product_independence.parquet")
+    assessed = products.filter(pl.col("import_dependency").is_not_null() | pl.col("import_dependency_flag").is_not_null())
+    if assessed.is_empty():
+        return
+    period = assessed["period"].max()
+    latest = products.filter(pl.col("period") == period)
+    dependencies = latest.filter(pl.col("strategic_dependency").fill_null(False)).sort("import_dependency", descending=True)
+    withheld = latest.filter(pl.col("strategic_dependency_flag").is_not_null()).height
+    product_names = dict(con.execute("select okpd2, name_en from reference.products").fetchall())
+    print(f"\nStrategic dependencies, {period}, as published: import dependency > 0.5 and HHI > 0.4")
+    for okpd2, dependency, hhi in dependencies.select("okpd2", "import_dependency", "import_hhi").iter_rows():
+        print(f"  {okpd2} {product_names.get(okpd2, '')} (import dependency {dependency:.2f}, HHI {hhi:.2f})")
+    if dependencies.is_empty():
+        print("  none among the published products")
+    if withheld:
+        print(f"  (for {withheld} more products whether they are a strategic dependency is confidential: c)")
+
+
+def print_checks(result: dg.ExecuteInProcessResult) -> None:
+    """How many checks ran (dbt tests and Great Expectations suites) and which failed."""
+    evaluations = [event.event_specific_data for event in result.all_events
+                   if event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION]
+    if not evaluations:
+        return
+    failed = sorted(e.check_name for e in evaluations if not e.passed)
+    print(f"\nChecks: {len(evaluations) - len(failed)} of {len(evaluations)} passed"
+          + (f"; failed: {', '.join(failed)}" if failed else ""))
 
 
 def print_warnings(con: duckdb.DuckDBPyConnection) -> None:
@@ -230,10 +263,12 @@ def command_run(settings: Settings) -> int:
         with open_warehouse(settings) as con:
             create_schemas(con)
             record_unrecorded_release(con, settings.published)
-            before = ingested_state(con)
+            before = newest_load_id(con)
             unfinished = unfinished_work(con, settings.published)
         if plan.empty and unfinished is None:
             return report_up_to_date(settings)
+        if unfinished is None and only_duplicates(settings, plan):
+            return record_duplicates(settings, plan, before)
         job = MAIN_JOB
         if plan.empty:
             job, why = unfinished
@@ -242,6 +277,37 @@ def command_run(settings: Settings) -> int:
         with open_warehouse(settings, read_only=True) as con:
             print_load_summary(con, before)
     return report_run(settings, result, log_path)
+
+
+def only_duplicates(settings: Settings, plan: InboxPlan) -> bool:
+    """Whether every pending file is a regular file whose bytes were ingested before.
+
+    Stops at the first file that is new, so a normal delivery costs one file's read."""
+    with open_warehouse(settings, read_only=True) as con:
+        for kind, paths in plan.files.items():
+            for path in paths:
+                try:
+                    content, _ = read_entry(path)
+                except NotRegularFile:
+                    return False
+                known = con.execute(
+                    "select count(*) from audit.loads where kind = ? and sha256 = ? and status <> 'duplicate'",
+                    [kind, sha256_of(content)],
+                ).fetchone()[0]
+                if not known:
+                    return False
+    return True
+
+
+def record_duplicates(settings: Settings, plan: InboxPlan, before: int) -> int:
+    """Record and keep a delivery of duplicates without a run: no figure can change."""
+    with open_warehouse(settings) as con:
+        ingestor = Ingestor(con, settings.home, settings.today)
+        results = [result for kind, paths in plan.files.items() if paths for result in ingestor.ingest_kind(kind)]
+        print(f"All {len(results)} delivered files are duplicates of files already ingested: recorded in audit.loads "
+              "and kept under processed/. Nothing to rebuild; the release is unchanged.")
+        print_load_summary(con, before)
+    return 0
 
 
 def report_up_to_date(settings: Settings) -> int:
@@ -310,9 +376,10 @@ def check_home_exists(settings: Settings) -> None:
 def execute_logged(settings: Settings, job: str, plan: InboxPlan | None = None) -> tuple[dg.ExecuteInProcessResult, Path]:
     log_path = settings.home / "logs" / f"run-{datetime.now():%Y%m%dT%H%M%S}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
+    out = sys.stdout
     # dbt's progress lines are echoed to stdout by dagster-dbt: keep them in the run's log.
     with open(log_path, "w") as log, contextlib.redirect_stdout(log):
-        return execute_job(settings, job, plan), log_path
+        return execute_job(settings, job, plan, out), log_path
 
 
 def report_run(settings: Settings, result: dg.ExecuteInProcessResult, log_path: Path) -> int:
@@ -320,8 +387,9 @@ def report_run(settings: Settings, result: dg.ExecuteInProcessResult, log_path: 
     with open_warehouse(settings, read_only=True) as con:
         publication = publication_of_run(con, result.run_id)
         if publication and publication[0] != "blocked":
-            print_headlines(con)
+            print_headlines(con, settings.published / publication[1])
             print_warnings(con)
+    print_checks(result)
     failures = [(event.step_key, event.step_failure_data.error.message.strip())
                 for event in result.all_events if event.is_step_failure]
     # dbt reports a full disk only in its own log: a failed step with the disk nearly full is one
@@ -354,16 +422,29 @@ def command_status(settings: Settings) -> int:
         print("The warehouse is open for writing by that run right now: loads and releases are shown once the step ends.")
         return 0
     with con:
-        print("Last loads:")
-        for row in con.execute(
-            "select load_id, kind, file_name, status, rows_loaded, rows_quarantined, error "
-            "from audit.loads order by load_id desc limit 10"
-        ).fetchall():
-            print("  #{} {} {}: {} ({} loaded, {} quarantined){}".format(*row[:6], f" {row[6]}" if row[6] else ""))
-        attempt = con.execute(
-            "select attempted_at, outcome, release_id, reason from audit.publications order by attempt_id desc limit 1"
+        files, duplicates, rejected, rows, quarantined = con.execute(
+            "select count(*) filter (where status = 'loaded'), count(*) filter (where status = 'duplicate'), "
+            "count(*) filter (where status = 'rejected'), coalesce(sum(rows_loaded), 0), "
+            "coalesce(sum(rows_quarantined), 0) from audit.loads"
         ).fetchone()
-        print("Last publication: " + (" ".join(str(v) for v in attempt if v is not None) + " UTC" if attempt else "none yet"))
+        print(f"Ingested: {files} files loaded, {duplicates} duplicates, {rejected} rejected; "
+              f"{rows:,} rows loaded, {quarantined:,} quarantined (audit.quarantine)")
+        print("Last loads (times in UTC):")
+        for row in con.execute(
+            "select load_id, strftime(finished_at, '%Y-%m-%d %H:%M:%S'), kind, file_name, status, rows_loaded, "
+            "rows_quarantined, error from audit.loads order by load_id desc limit 10"
+        ).fetchall():
+            print("  #{} {} {} {}: {} ({} loaded, {} quarantined){}".format(*row[:7], f" {row[7]}" if row[7] else ""))
+        attempt = con.execute(
+            "select strftime(attempted_at, '%Y-%m-%d %H:%M:%S') || ' UTC', outcome, release_id, reason "
+            "from audit.publications order by attempt_id desc limit 1"
+        ).fetchone()
+        print("Last publication: " + (" ".join(str(v) for v in attempt if v is not None) if attempt else "none yet"))
+        if has_table(con, "marts", "data_quality"):
+            warnings = [d for (d,) in con.execute(
+                "select detail from marts.data_quality where severity = 'warning' order by rule, detail").fetchall()]
+            print(f"Completeness warnings ({len(warnings)}):" + "".join(f"\n  {w}" for w in warnings[:10])
+                  + (f"\n  ... {len(warnings) - 10} more in marts.data_quality" if len(warnings) > 10 else ""))
         unfinished = None if writer else unfinished_work(con, settings.published)
     try:
         latest = read_latest(settings.published)
@@ -375,6 +456,11 @@ def command_status(settings: Settings) -> int:
     return 0
 
 
+def has_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    return con.execute("select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+                       [schema, table]).fetchone()[0] > 0
+
+
 def command_demo(settings: Settings, scale: str, seed: int) -> int:
     from pipelines.demo import generate_demo
 
@@ -383,26 +469,66 @@ def command_demo(settings: Settings, scale: str, seed: int) -> int:
     return 0
 
 
-def command_sql(settings: Settings, query: str | None) -> int:
+SQL_FORMATS = ("table", "csv", "json", "parquet")
+
+
+class SqlError(RuntimeError):
+    """A query the warehouse refused; the message is DuckDB's first line, with what to do."""
+
+
+def command_sql(settings: Settings, query: str | None, output_format: str, output: Path | None) -> int:
     """Read-only SQL on the warehouse with the project's own DuckDB 2.0 (see README, analysts).
 
     It holds the file only while the query runs, and waits for a writing step to end at most a
     few seconds: a run waits for it in turn (SOVEREIGNTY_LOCK_WAIT_SECONDS), so neither breaks.
+    The last statement's result is written in the chosen format, to standard output or a file.
     """
     statements = query if query is not None else sys.stdin.read()
+    if output_format == "parquet" and output is None:
+        raise SqlError("--format parquet needs --output FILE: Parquet is not written to a terminal")
     if not settings.warehouse.exists():
         print(f"No warehouse at {settings.warehouse}: run `sovereignty run` first.", file=sys.stderr)
         return EXIT_FAILED
     with connect(settings.warehouse, read_only=True, wait_seconds=min(settings.lock_wait_seconds, 5)) as con:
-        for statement in con.extract_statements(statements):  # a ';' inside a literal stays in it
-            relation = con.sql(statement.query)
-            if relation is not None:
-                relation.show(max_rows=1000, max_width=200)
+        try:
+            relation = None
+            for statement in con.extract_statements(statements):  # a ';' inside a literal stays in it
+                relation = con.sql(statement.query) or relation
+            if relation is None:
+                return 0
+            write_result(relation, output_format, output)
+        except duckdb.Error as error:
+            # DuckDB's message and its hint ("Did you mean ...?"), without the quoted query
+            lines = [line for line in str(error).strip().splitlines() if line.strip()]
+            message = " ".join(line for line in lines if not line.startswith("LINE ") and line.strip() != "^")
+            if "read-only mode" in message:
+                raise SqlError(f"sovereignty sql only reads: {message}") from None
+            raise SqlError(f"SQL error: {message}") from None
     return 0
+
+
+def write_result(relation: duckdb.DuckDBPyRelation, output_format: str, output: Path | None) -> None:
+    """A table for people; CSV, JSON (an array of rows) or Parquet for tools."""
+    if output_format == "table" and output is None:
+        relation.show(max_rows=1000, max_width=200)
+        return
+    if output_format == "table":
+        output.write_text(str(relation))
+        return
+    frame = relation.pl()
+    if output_format == "parquet":
+        frame.write_parquet(output)
+    elif output_format == "csv":
+        frame.write_csv(output or sys.stdout)
+    elif output is None:
+        print(frame.write_json())
+    else:
+        output.write_text(frame.write_json() + "\n")
 
 
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="sovereignty", description=__doc__)
+    top.add_argument("--version", action="version", version=f"%(prog)s {version('sovereignty-warehouse')}")
     commands = top.add_subparsers(dest="command", required=True)
     demo = commands.add_parser("demo", help="write a realistic synthetic set of reports into the inbox")
     demo.add_argument("--scale", choices=["small", "national"], default="small")
@@ -413,6 +539,9 @@ def parser() -> argparse.ArgumentParser:
     commands.add_parser("rebuild", help="re-ingest every kept file into a new warehouse, then build, check and publish")
     sql = commands.add_parser("sql", help="run read-only SQL on the warehouse (from the argument or standard input)")
     sql.add_argument("query", nargs="?")
+    sql.add_argument("--format", choices=SQL_FORMATS, default="table", dest="output_format",
+                     help="how the last statement's result is written (default: a table)")
+    sql.add_argument("--output", type=Path, help="write the result to this file instead of standard output")
     return top
 
 
@@ -429,11 +558,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "rebuild":
             return command_rebuild(settings)
         if args.command == "sql":
-            return command_sql(settings, args.query)
+            return command_sql(settings, args.query, args.output_format, args.output)
         return command_status(settings)
     except (SettingsError, HomeError) as error:
         print(error, file=sys.stderr)
         return EXIT_USAGE
+    except SqlError as error:
+        print(error, file=sys.stderr)
+        return EXIT_FAILED
+    except BrokenPipeError:  # `sovereignty sql ... | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except (WarehouseBusyError, InboxError) as busy:
         print(busy, file=sys.stderr)
         return EXIT_BUSY if isinstance(busy, WarehouseBusyError) else EXIT_FAILED

@@ -8,8 +8,8 @@ sql`) hold DuckDB's own file lock while they are connected: `connect` waits a co
 for them to let go before it gives up with a message naming the process.
 
 The stages record what they worked on, so that a run can tell what an interrupted one left
-undone (docs/operations.md): the ingested state is the newest load id (loads are append-only,
-so a new load always raises it); audit.builds says which ingested state the marts were built
+undone (docs/operations.md): the ingested state is the newest load id of new content (loads are
+append-only, so a new load always raises it); audit.builds says which ingested state the marts were built
 from; audit.quality_results and audit.publications name the build they checked or published.
 """
 
@@ -251,7 +251,14 @@ def utc_now() -> datetime:
 
 
 def ingested_state(con: duckdb.DuckDBPyConnection) -> int:
-    """The newest load id: loads are append-only, so it names everything ingested so far."""
+    """The newest load id that brought new content: loads are append-only, so it names
+    everything ingested so far. A duplicate adds nothing to any figure, so it does not count: a
+    delivery of duplicates alone needs no build (marts.data_quality lists it from the next one)."""
+    return con.execute("select coalesce(max(load_id), 0) from audit.loads where status <> 'duplicate'").fetchone()[0]
+
+
+def newest_load_id(con: duckdb.DuckDBPyConnection) -> int:
+    """The newest load of any status: a run's summary lists the loads after it."""
     return con.execute("select coalesce(max(load_id), 0) from audit.loads").fetchone()[0]
 
 

@@ -43,3 +43,26 @@ def warehouse(home):
     wh = Warehouse(home)
     yield wh
     wh.con.close()
+
+
+@pytest.fixture(scope="session")
+def demo_inbox(tmp_path_factory) -> Path:
+    """The small demo's reports (seed 42), written once per session; homes copy them."""
+    from pipelines.demo import generate_demo
+
+    home = tmp_path_factory.mktemp("demo_reports")
+    generate_demo(home, scale="small", seed=42, today=TODAY)
+    return home
+
+
+@pytest.fixture(scope="session")
+def uninterrupted(demo_inbox, tmp_path_factory) -> Path:
+    """A home where `sovereignty run` ingested the demo reports in one go and published; its
+    output is kept beside it as run.stdout. Tests copy it (tests.runs.copy_home) before changing it."""
+    from tests.runs import fresh_home, sovereignty
+
+    home = fresh_home(demo_inbox, tmp_path_factory.mktemp("uninterrupted"))
+    result = sovereignty(home, "run")
+    assert result.returncode == 0, result.stdout + result.stderr
+    (home.parent / "run.stdout").write_text(result.stdout)
+    return home

@@ -2,43 +2,29 @@
 
 Each report kind is left out of the small demo in turn. The run must publish (no blocking check
 fails on data that has merely not arrived) and name the missing kind as a completeness warning
-in the run's summary, marts.data_quality and the release manifest.
+in the run's summary, marts.data_quality and the release manifest and report.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import duckdb
 import pytest
 
 from pipelines.contracts import KINDS
-from pipelines.demo import generate_demo
-from tests.conftest import TODAY
+from tests.runs import fresh_home, sovereignty
 
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def demo_inbox(tmp_path_factory) -> Path:
-    home = tmp_path_factory.mktemp("demo_reports")
-    generate_demo(home, scale="small", seed=42, today=TODAY)
-    return home
-
-
 @pytest.mark.parametrize("missing", list(KINDS))
 def test_a_missing_report_kind_is_a_warning_and_the_release_goes_out(missing, demo_inbox, tmp_path):
-    home = tmp_path / "home"
-    shutil.copytree(demo_inbox / "inbox", home / "inbox")
+    home = fresh_home(demo_inbox, tmp_path)
     shutil.rmtree(home / "inbox" / missing)
 
-    result = subprocess.run([sys.executable, "-m", "pipelines.cli", "run"], capture_output=True, text=True,
-                            env={**os.environ, "SOVEREIGNTY_HOME": str(home), "SOVEREIGNTY_TODAY": TODAY.isoformat()})
+    result = sovereignty(home, "run")
 
     assert result.returncode == 0, result.stdout + result.stderr
     warning = f"no {missing} report has arrived yet"

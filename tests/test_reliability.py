@@ -10,7 +10,6 @@ but timestamps) and byte-identical extracts as a run that was never interrupted.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import shutil
@@ -25,8 +24,15 @@ import dagster as dg
 import duckdb
 import pytest
 
-from pipelines.demo import generate_demo
-from tests.conftest import TODAY
+from tests.runs import (
+    copy_home,
+    environment,
+    fresh_home,
+    marts_without_timestamps,
+    no_traceback,
+    release_extracts,
+    sovereignty,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -38,15 +44,6 @@ KILL_POINTS = {
     "mart_checks": ("marts__product_independence_gx_product_independence", 0.2),
     "publication": ("published__release", 0.1),
 }
-
-
-def environment(home: Path) -> dict[str, str]:
-    return {**os.environ, "SOVEREIGNTY_HOME": str(home), "SOVEREIGNTY_TODAY": TODAY.isoformat()}
-
-
-def sovereignty(home: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "pipelines.cli", *args], env=environment(home),
-                          capture_output=True, text=True, timeout=900)
 
 
 def run_ids(home: Path) -> set[str]:
@@ -99,24 +96,6 @@ def run_and_kill(home: Path, step: str, delay: float) -> None:
     assert step not in steps.get("STEP_SUCCESS", set()), f"the kill came after {step} had finished"
 
 
-def marts_without_timestamps(home: Path) -> dict[str, list[tuple]]:
-    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
-        tables = [t for (t,) in con.execute(
-            "select table_name from information_schema.tables where table_schema = 'marts' order by 1").fetchall()]
-        snapshot = {}
-        for table in tables:
-            columns = [c for c, kind in con.execute(
-                "select column_name, data_type from information_schema.columns where table_schema = 'marts' "
-                "and table_name = ? order by ordinal_position", [table]).fetchall() if not kind.startswith("TIMESTAMP")]
-            snapshot[table] = con.execute(f"select {', '.join(columns)} from marts.{table} order by all").fetchall()
-        return snapshot
-
-
-def release_extracts(home: Path) -> dict[str, str]:
-    release = home / "published" / (home / "published" / "latest").read_text().strip()
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(release.glob("*.parquet"))}
-
-
 def audit_is_consistent(home: Path) -> None:
     """Every load's kept file exists, no file was recorded twice, the release is on record."""
     with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
@@ -128,32 +107,9 @@ def audit_is_consistent(home: Path) -> None:
         assert con.execute("select count(*) from audit.builds where outcome = 'started'").fetchone()[0] in (0, 1)
 
 
-@pytest.fixture(scope="module")
-def demo_inbox(tmp_path_factory) -> Path:
-    """The small demo's reports, written once; each scenario copies them (mtimes kept)."""
-    home = tmp_path_factory.mktemp("demo_reports")
-    generate_demo(home, scale="small", seed=42, today=TODAY)
-    return home
-
-
-def fresh_home(demo_inbox: Path, tmp_path: Path, name: str) -> Path:
-    home = tmp_path / name
-    home.mkdir()
-    shutil.copytree(demo_inbox / "inbox", home / "inbox")  # copy2: arrival order (mtimes) kept
-    return home
-
-
-@pytest.fixture(scope="module")
-def uninterrupted(demo_inbox, tmp_path_factory) -> Path:
-    home = fresh_home(demo_inbox, tmp_path_factory.mktemp("uninterrupted"), "home")
-    result = sovereignty(home, "run")
-    assert result.returncode == 0, result.stderr
-    return home
-
-
 @pytest.mark.parametrize("stage", KILL_POINTS)
 def test_a_run_killed_inside_a_stage_is_finished_by_the_next_run(stage, demo_inbox, uninterrupted, tmp_path):
-    home = fresh_home(demo_inbox, tmp_path, "home")
+    home = fresh_home(demo_inbox, tmp_path)
     run_and_kill(home, *KILL_POINTS[stage])
 
     rerun = sovereignty(home, "run")
@@ -173,7 +129,7 @@ def test_a_run_killed_inside_a_stage_is_finished_by_the_next_run(stage, demo_inb
 def test_a_second_delivery_killed_in_its_build_is_never_published_mixed(demo_inbox, uninterrupted, tmp_path):
     """The latest quarter arrives after a release; its run is killed in the dbt build. `publish`
     must refuse the half-built marts, and `run` must then publish exactly the full data's release."""
-    home = fresh_home(demo_inbox, tmp_path, "home")
+    home = fresh_home(demo_inbox, tmp_path)
     manifest_files = json.loads((demo_inbox / "demo" / "manifest.json").read_text())["files"]
     latest = max(q for f in manifest_files for q in (f.get("quarters") or []))
     held = tmp_path / "held"
@@ -205,18 +161,8 @@ def test_a_second_delivery_killed_in_its_build_is_never_published_mixed(demo_inb
 # --- the way back after other failures ----------------------------------------------------
 
 
-def copy_home(source: Path, tmp_path: Path) -> Path:
-    home = tmp_path / "home"
-    shutil.copytree(source, home, symlinks=True)
-    return home
-
-
 def status(home: Path) -> subprocess.CompletedProcess:
     return sovereignty(home, "status")
-
-
-def no_traceback(result: subprocess.CompletedProcess) -> None:
-    assert "Traceback" not in result.stdout + result.stderr, result.stderr
 
 
 def test_a_release_put_in_place_but_not_recorded_is_recorded_by_the_next_run(uninterrupted, tmp_path):

@@ -36,6 +36,7 @@ def load_summary(results: list[LoadResult]) -> dict[str, dg.MetadataValue]:
         "rows_loaded": dg.MetadataValue.int(sum(r.rows_loaded for r in loads)),
         "rows_quarantined": dg.MetadataValue.int(sum(r.rows_quarantined for r in loads)),
         "rows_skipped": dg.MetadataValue.int(sum(r.rows_skipped for r in loads)),
+        "rejected_files": dg.MetadataValue.json([{"file": r.file_name, "reason": r.error} for r in results if r.status == "rejected"]),
         "loads": dg.MetadataValue.md(
             "\n".join(
                 f"- `{r.file_name}`: {r.status}" + (f" ({r.error})" if r.error else f", {r.rows_loaded} rows")
