@@ -32,7 +32,7 @@ def test_a_run_shows_each_step_and_closes_with_the_published_figures(uninterrupt
         "loading the pipeline", "ingested producer: 28 files (1 duplicate, 2 rejected), 2,084 rows loaded",
         "raw checks: gx_raw_producer passed", "dbt build: 41 models and seeds", "dbt build: done",
         "mart checks: gx_sovereignty_index passed", "publication: published", "as published",
-        "Checks: ", "Completeness warnings (2)", "Published release")]
+        "Completeness warnings (2)", "Checks: ", "Published release")]
     assert order == sorted(order), out
     rejected = [line for line in lines if "  rejected producer_2025Q2_central_scan.xlsx: unreadable xlsx file" in line]
     assert len(rejected) == 1  # one line per rejected file, once

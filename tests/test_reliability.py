@@ -259,8 +259,9 @@ def test_a_run_waits_for_a_reader_and_refuses_at_once_when_it_stays(uninterrupte
 
 
 def test_a_delivery_of_yearly_kinds_only_runs_with_a_reader_holding_the_file_at_the_build(uninterrupted, tmp_path):
-    """A revised targets file alone (no quarterly report) is ingested, built and published; an
-    analyst's session open when dbt starts is waited for, not a failed build."""
+    """A revised targets file (no quarterly report) is ingested, built and published, beside a
+    link to a file outside the inbox and a FIFO, which are rejected unread; an analyst's session
+    open when dbt starts is waited for, not a failed build."""
     home = copy_home(uninterrupted, tmp_path)
     (kept,) = (home / "processed" / "targets").glob("*.csv")
     text = kept.read_bytes().decode("cp1251").splitlines()
@@ -268,6 +269,11 @@ def test_a_delivery_of_yearly_kinds_only_runs_with_a_reader_holding_the_file_at_
     revised = home / "inbox" / "targets" / "targets_revised.csv"
     revised.parent.mkdir(parents=True, exist_ok=True)
     revised.write_bytes(("\n".join(text) + "\n").encode("cp1251"))
+    outside = tmp_path / "outside.csv"
+    outside.write_bytes(kept.read_bytes())
+    (home / "inbox" / "targets" / "linked.csv").symlink_to(outside)
+    (home / "inbox" / "producer").mkdir(parents=True, exist_ok=True)
+    os.mkfifo(home / "inbox" / "producer" / "pipe.csv")
     earlier = run_ids(home)
     process = subprocess.Popen([sys.executable, "-m", "pipelines.cli", "run"], env=environment(home),
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -282,7 +288,10 @@ def test_a_delivery_of_yearly_kinds_only_runs_with_a_reader_holding_the_file_at_
     reader.wait()
     assert process.returncode == 0, stdout + stderr
     assert "Published release" in stdout
+    assert "rejected linked.csv: not a regular file: a symbolic link" in stdout
+    assert "rejected pipe.csv: not a regular file: a FIFO" in stdout
     assert release_extracts(home) != release_extracts(uninterrupted)  # project_progress changed
+    assert outside.read_bytes() == kept.read_bytes()
     audit_is_consistent(home)
 
 
