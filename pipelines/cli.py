@@ -13,7 +13,6 @@ import json
 import os
 import shutil
 import socket
-import sqlite3
 import sys
 import uuid
 from collections.abc import Sequence
@@ -377,8 +376,9 @@ def execute_logged(settings: Settings, job: str, plan: InboxPlan | None = None) 
     log_path = settings.home / "logs" / f"run-{datetime.now():%Y%m%dT%H%M%S}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     out = sys.stdout
-    # dbt's progress lines are echoed to stdout by dagster-dbt: keep them in the run's log.
-    with open(log_path, "w") as log, contextlib.redirect_stdout(log):
+    # dbt's progress lines and Dagster's own messages go to the run's log; the command prints
+    # its steps on `out` and its summary after the run.
+    with open(log_path, "w") as log, contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
         return execute_job(settings, job, plan, out), log_path
 
 
@@ -549,42 +549,51 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         settings = Settings.from_env()
-        if args.command == "demo":
-            return command_demo(settings, args.scale, args.seed)
-        if args.command == "run":
-            return command_run(settings)
-        if args.command == "publish":
-            return command_publish(settings)
-        if args.command == "rebuild":
-            return command_rebuild(settings)
-        if args.command == "sql":
-            return command_sql(settings, args.query, args.output_format, args.output)
-        return command_status(settings)
-    except (SettingsError, HomeError) as error:
+    except SettingsError as error:
         print(error, file=sys.stderr)
         return EXIT_USAGE
-    except SqlError as error:
+    try:
+        return COMMANDS[args.command](settings, args)
+    except HomeError as error:
+        print(error, file=sys.stderr)
+        return EXIT_USAGE
+    except (SqlError, InboxError) as error:
         print(error, file=sys.stderr)
         return EXIT_FAILED
-    except BrokenPipeError:  # `sovereignty sql ... | head`: the reader has what it wanted
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
-    except (WarehouseBusyError, InboxError) as busy:
+    except WarehouseBusyError as busy:
         print(busy, file=sys.stderr)
-        return EXIT_BUSY if isinstance(busy, WarehouseBusyError) else EXIT_FAILED
+        return EXIT_BUSY
     except WarehouseDamagedError as damaged:
         print(damaged, file=sys.stderr)
         return EXIT_DAMAGED
-    except (OSError, sqlite3.OperationalError, duckdb.IOException) as error:
-        if not is_disk_full(error):
+    except Exception as error:  # a full disk surfaces from DuckDB, SQLite, dbt or plain file writes
+        if is_broken_pipe(error):  # `sovereignty sql ... | head`: the reader has what it wanted
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 0
+        if not (is_disk_full(error) or (settings.home.is_dir() and disk_nearly_full(settings))):
             raise
-        print(disk_full_message(Settings.from_env()), file=sys.stderr)
+        print(disk_full_message(settings), file=sys.stderr)
         return EXIT_NO_SPACE
 
 
-def is_disk_full(error: BaseException) -> bool:
+COMMANDS = {
+    "demo": lambda settings, args: command_demo(settings, args.scale, args.seed),
+    "run": lambda settings, args: command_run(settings),
+    "publish": lambda settings, args: command_publish(settings),
+    "rebuild": lambda settings, args: command_rebuild(settings),
+    "sql": lambda settings, args: command_sql(settings, args.query, args.output_format, args.output),
+    "status": lambda settings, args: command_status(settings),
+}
+
+
+def is_broken_pipe(error: BaseException) -> bool:
+    return isinstance(error, BrokenPipeError) or (isinstance(error, OSError) and "Broken pipe" in str(error))
+
+
+def is_disk_full(error: BaseException | str) -> bool:
     text = str(error)
-    return getattr(error, "errno", None) == errno.ENOSPC or "No space left on device" in text or "disk is full" in text
+    return getattr(error, "errno", None) == errno.ENOSPC or any(
+        sign in text for sign in ("No space left on device", "database or disk is full", "disk I/O error"))
 
 
 # Below this much free space a failed step is taken for a full disk: DuckDB, dbt and Dagster's
