@@ -76,11 +76,11 @@ class Settings:
         return cls(
             home=Path(os.environ.get("SOVEREIGNTY_HOME", "data")).resolve(),
             duckdb_memory_limit=env_setting("SOVEREIGNTY_DUCKDB_MEMORY", DEFAULT_DUCKDB_MEMORY, str),
-            duckdb_threads=env_setting("SOVEREIGNTY_DUCKDB_THREADS", os.cpu_count() or 2, positive(int)),
+            duckdb_threads=env_setting("SOVEREIGNTY_DUCKDB_THREADS", os.cpu_count() or 2, POSITIVE_INTEGER),
             today=env_setting("SOVEREIGNTY_TODAY", date.today(), date.fromisoformat),
-            disclosure_min_producers=env_setting("SOVEREIGNTY_DISCLOSURE_MIN_PRODUCERS", 3, positive(int)),
-            disclosure_dominance_share=env_setting("SOVEREIGNTY_DISCLOSURE_DOMINANCE", 0.85, share),
-            lock_wait_seconds=env_setting("SOVEREIGNTY_LOCK_WAIT_SECONDS", DEFAULT_LOCK_WAIT_SECONDS, non_negative(float)),
+            disclosure_min_producers=env_setting("SOVEREIGNTY_DISCLOSURE_MIN_PRODUCERS", 3, POSITIVE_INTEGER),
+            disclosure_dominance_share=env_setting("SOVEREIGNTY_DISCLOSURE_DOMINANCE", 0.85, SHARE),
+            lock_wait_seconds=env_setting("SOVEREIGNTY_LOCK_WAIT_SECONDS", DEFAULT_LOCK_WAIT_SECONDS, SECONDS),
         )
 
     def export_for_dbt(self) -> dict[str, str]:
@@ -95,28 +95,18 @@ class Settings:
         }
 
 
-def positive(parse):
-    def parse_positive(text: str):
+def checked(parse, valid, meaning: str):
+    """A parser that also refuses values outside the setting's range (a ValueError names it)."""
+
+    def parse_checked(text: str):
         value = parse(text)
-        if value <= 0:
-            raise ValueError(text)
+        if not valid(value):
+            raise ValueError(f"{text} is not {meaning}")
         return value
 
-    return parse_positive
+    return parse_checked
 
 
-def non_negative(parse):
-    def parse_non_negative(text: str):
-        value = parse(text)
-        if value < 0:
-            raise ValueError(text)
-        return value
-
-    return parse_non_negative
-
-
-def share(text: str) -> float:
-    value = float(text)
-    if not 0 < value <= 1:
-        raise ValueError(text)
-    return value
+POSITIVE_INTEGER = checked(int, lambda value: value > 0, "a whole number above 0")
+SECONDS = checked(float, lambda value: value >= 0, "a number of seconds")
+SHARE = checked(float, lambda value: 0 < value <= 1, "a share above 0 and at most 1")
