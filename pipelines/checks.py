@@ -40,19 +40,20 @@ def record_validation(warehouse: WarehouseResource, run_id: str, outcome: Valida
              str(outcome.data_docs_path) if outcome.data_docs_path else None, seconds, now],
         )
         if blocking and not outcome.success:
-            record_blocked_release(con, run_id, outcome, now)
+            failures = {"suite": outcome.suite, "target": outcome.target, "failed": failures_as_json(outcome)}
+            record_blocked_release(con, run_id, failures, now)
 
 
-def record_blocked_release(con, run_id: str, outcome: ValidationOutcome, now: datetime) -> None:
-    """One audit.publications row per run: each failing blocking suite adds its failures to it."""
-    suite_failures = {"suite": outcome.suite, "target": outcome.target, "failed": failures_as_json(outcome)}
+def record_blocked_release(con, run_id: str, suite_failures: dict, now: datetime) -> None:
+    """One audit.publications row per run: each failing blocking suite (or the disclosure audit)
+    adds its failures to it. suite_failures: suite, target and failed (expectation, kwargs, observed)."""
     existing = con.execute(
         "select attempt_id, failed_checks from audit.publications where run_id = ? and outcome = 'blocked'", [run_id]
     ).fetchone()
     if existing is None:
         con.execute(
             "insert into audit.publications values (nextval('audit.publication_attempt_seq'), ?, null, ?, 'blocked', ?, ?)",
-            [run_id, now, f"blocking check {outcome.suite} failed", json.dumps([suite_failures], default=str)],
+            [run_id, now, f"blocking check {suite_failures['suite']} failed", json.dumps([suite_failures], default=str)],
         )
     else:
         attempt_id, failed_checks = existing

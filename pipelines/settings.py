@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from pipelines.publish.disclosure import DisclosurePolicy
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 # DuckDB's limit in each process. A run has two at once (the run and dbt's subprocess) plus
@@ -29,6 +31,11 @@ class Settings:
     disclosure_min_producers: int
     # and so does a largest producer with more than this share of the cell's output.
     disclosure_dominance_share: float
+    # An attacker holding the release must not narrow a confidential cell to within this share of
+    # its value (both ways),
+    disclosure_protection: float
+    # and secondary suppression by optimisation gets this many seconds before the fallback.
+    disclosure_solver_time_limit: float
 
     @property
     def warehouse(self) -> Path:
@@ -50,8 +57,21 @@ class Settings:
             duckdb_memory_limit=os.environ.get("SOVEREIGNTY_DUCKDB_MEMORY", DEFAULT_DUCKDB_MEMORY),
             duckdb_threads=int(os.environ.get("SOVEREIGNTY_DUCKDB_THREADS", os.cpu_count() or 2)),
             today=date.fromisoformat(today) if today else date.today(),
-            disclosure_min_producers=int(os.environ.get("SOVEREIGNTY_DISCLOSURE_MIN_PRODUCERS", 3)),
-            disclosure_dominance_share=float(os.environ.get("SOVEREIGNTY_DISCLOSURE_DOMINANCE", 0.85)),
+            disclosure_min_producers=int(os.environ.get("SOVEREIGNTY_DISCLOSURE_MIN_PRODUCERS", DisclosurePolicy.min_producers)),
+            disclosure_dominance_share=float(os.environ.get("SOVEREIGNTY_DISCLOSURE_DOMINANCE", DisclosurePolicy.dominance_share)),
+            disclosure_protection=float(os.environ.get("SOVEREIGNTY_DISCLOSURE_PROTECTION", DisclosurePolicy.protection)),
+            disclosure_solver_time_limit=float(
+                os.environ.get("SOVEREIGNTY_DISCLOSURE_TIME_LIMIT", DisclosurePolicy.solver_time_limit)
+            ),
+        )
+
+    @property
+    def disclosure_policy(self) -> DisclosurePolicy:
+        return DisclosurePolicy(
+            self.disclosure_min_producers,
+            self.disclosure_dominance_share,
+            self.disclosure_protection,
+            self.disclosure_solver_time_limit,
         )
 
     def export_for_dbt(self) -> dict[str, str]:

@@ -1,7 +1,9 @@
 """The publish asset: disclosure-controlled extracts, manifest and report as an immutable release.
 
 It runs only when every blocking quality check upstream passed (write, audit, publish): Dagster
-skips it when one failed, and the failing check records the withheld release itself.
+skips it when one failed, and the failing check records the withheld release itself. The
+disclosure audit is the last gate: a release whose hidden figures an attacker could narrow below
+the protection level is withheld and recorded the same way (docs/disclosure.md, "Audit").
 """
 
 import hashlib
@@ -11,8 +13,10 @@ from datetime import datetime, timezone
 import dagster as dg
 import duckdb
 
+from pipelines.checks import record_blocked_release
 from pipelines.jobs import RELEASE
-from pipelines.publish.disclosure import DisclosurePolicy
+from pipelines.publish.audit import AuditResult, audit_release
+from pipelines.publish.disclosure import DisclosurePolicy, Suppression, suppress
 from pipelines.publish.extracts import build_extracts
 from pipelines.publish.release import parquet_bytes, publish_release
 from pipelines.publish.report import render_report
@@ -65,8 +69,37 @@ def completeness_warnings(con: duckdb.DuckDBPyConnection) -> list[str]:
     return [detail for (detail,) in rows]
 
 
+def disclosure_summary(policy: DisclosurePolicy, suppression: Suppression, audit: AuditResult) -> dict:
+    """The manifest's record of disclosure control: the settings, how secondary suppression was
+    chosen, and the audit's narrowest intervals."""
+    return {
+        "min_producers": policy.min_producers,
+        "dominance_share": policy.dominance_share,
+        "protection": policy.protection,
+        "secondary_suppression": {
+            "method": suppression.method,
+            "fallback_reason": suppression.fallback_reason,
+            "solver_time_limit_seconds": policy.solver_time_limit,
+        },
+        "audit": audit.summary(),
+    }
+
+
+def audit_failures(audit: AuditResult) -> dict:
+    """The audit's failures in the form of a failing blocking check (audit.publications)."""
+    return {
+        "suite": "disclosure_audit",
+        "target": "published extracts",
+        "failed": [
+            {"expectation": "protection interval", "kwargs": {"cell": f.cell, "required": f.required},
+             "observed": {"below": f.as_json()["below"], "above": f.as_json()["above"]}}
+            for f in audit.failures
+        ],
+    }
+
+
 def publication_asset(settings: Settings) -> dg.AssetsDefinition:
-    policy = DisclosurePolicy(settings.disclosure_min_producers, settings.disclosure_dominance_share)
+    policy = settings.disclosure_policy
 
     @dg.asset(
         key=RELEASE,
@@ -78,7 +111,15 @@ def publication_asset(settings: Settings) -> dg.AssetsDefinition:
     )
     def release(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
         with warehouse.writer() as con:
-            extracts = build_extracts(con, policy)
+            suppression = suppress(con, policy)
+            extracts = build_extracts(con, policy, suppression)
+            audit = audit_release(con, policy, {name: extract.frame for name, extract in extracts.items()})
+            if not audit.passed:
+                record_blocked_release(con, context.run.run_id, audit_failures(audit), datetime.now(timezone.utc).replace(tzinfo=None))
+                return dg.MaterializeResult(metadata={
+                    "outcome": dg.MetadataValue.text("blocked"),
+                    "reason": dg.MetadataValue.text(f"disclosure audit: {len(audit.failures)} hidden cells under their protection level"),
+                })
             files = {f"{name}.parquet": parquet_bytes(extract.frame) for name, extract in extracts.items()}
 
             def build_manifest(release_id: str, created_at: str) -> dict:
@@ -86,7 +127,7 @@ def publication_asset(settings: Settings) -> dg.AssetsDefinition:
                     "release_id": release_id,
                     "created_at": created_at,
                     "code_version": code_version(),
-                    "disclosure": {"min_producers": policy.min_producers, "dominance_share": policy.dominance_share},
+                    "disclosure": disclosure_summary(policy, suppression, audit),
                     "loads": included_loads(con),
                     "extracts": {
                         name: {
@@ -125,6 +166,8 @@ def publication_asset(settings: Settings) -> dg.AssetsDefinition:
                 "path": dg.MetadataValue.path(str(outcome.path)),
                 "report": dg.MetadataValue.path(str(outcome.path / "report.html")),
                 "suppressed_cells": dg.MetadataValue.int(sum(e.suppressed_cells for e in extracts.values())),
+                "secondary_suppression": dg.MetadataValue.text(suppression.method),
+                "solver_seconds": dg.MetadataValue.float(round(suppression.solver_seconds, 3)),
             }
         )
 
