@@ -21,7 +21,7 @@ import polars as pl
 from scipy.optimize import linprog
 
 from pipelines.publish.disclosure import DisclosurePolicy
-from pipelines.publish.linked_table import LEADERSHIP, NATIONAL, build_linked_table, cell_id
+from pipelines.publish.linked_table import LEADERSHIP, NATIONAL, LinkedTable, build_linked_table, cell_id
 
 # where each kind of cell is published: extract, its key columns, the figure whose flag hides it
 PUBLISHED_AS = {
@@ -99,7 +99,14 @@ class AuditResult:
 def audit_release(con: duckdb.DuckDBPyConnection, policy: DisclosurePolicy, extracts: dict[str, pl.DataFrame]) -> AuditResult:
     """The attacker's interval for every hidden output cell of the extracts (as published)."""
     table = build_linked_table(con, policy.output_confidential())
-    hidden = table.cells.select("cell").join(hidden_cells(extracts), on="cell", how="left")["hidden"].fill_null(False).to_numpy()
+    hidden = table.cells.select("cell").join(hidden_cells(extracts), on="cell", how="left")["hidden"].fill_null(False)
+    return attacker_intervals(table, hidden.to_numpy(), policy)
+
+
+def attacker_intervals(table: LinkedTable, hidden: np.ndarray, policy: DisclosurePolicy) -> AuditResult:
+    """For each hidden output cell of the table, the lowest and highest value consistent with the
+    relations, the other cells' published values and non-negativity: two LPs, over the cell's group
+    of hidden cells (the relations that touch it; every other cell in them is published)."""
     values, primary, slack = table.cells["value"].to_numpy(), table.cells["primary"].to_numpy(), table.slack
     names = table.cells["cell"].to_list()
     matrix = table.matrix()
