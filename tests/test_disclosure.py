@@ -17,8 +17,12 @@ import polars as pl
 import pyarrow.parquet as pq
 import pytest
 import scipy.linalg
+import scipy.sparse
+from scipy.optimize import linprog
+from scipy.sparse.csgraph import connected_components
 
 from pipelines.cli import main
+from pipelines.publish.audit import audit_release
 from pipelines.publish.disclosure import DisclosurePolicy, complement_suppression, suppress, whole_unit_suppression
 from pipelines.publish.extracts import CELL_FIGURES, build_extracts
 from tests.conftest import TODAY
@@ -455,8 +459,9 @@ class Attack:
     def total(self, total: tuple, parts: list[tuple]) -> None:
         self.equation({total: 1.0, **{part: -1.0 for part in parts}})
 
-    def determined(self) -> dict[tuple, float]:
-        """The hidden figures the equations fix, with their values."""
+    def substituted(self) -> tuple[dict[tuple, float], list[tuple], np.ndarray, np.ndarray]:
+        """The figures fixed one by one (equations with one unknown left), and the rest of the
+        system in them: unknowns, matrix and right-hand side."""
         known: dict[tuple, float] = {}
         pending, progress = self.equations, True
         while progress:  # equations with one unknown left fix it
@@ -473,14 +478,45 @@ class Attack:
                     self.check(rest_rhs, rhs)
             pending = rest
         unknowns = sorted({var for coefficients, _ in pending for var in coefficients if var not in known}, key=str)
+        index = {var: i for i, var in enumerate(unknowns)}
+        a, b = np.zeros((len(pending), len(unknowns))), np.zeros(len(pending))
+        for row, (coefficients, rhs) in enumerate(pending):
+            b[row] = rhs - sum(c * known[var] for var, c in coefficients.items() if var in known)
+            for var, c in coefficients.items():
+                if var in index:
+                    a[row, index[var]] = c
+        return known, unknowns, a, b
+
+    def intervals(self) -> dict[tuple, tuple[float, float]]:
+        """The lowest and highest value of each hidden figure the equations leave, with every
+        figure >= 0 (all are sums of enterprise figures): two LPs per figure, over the equations
+        linked to it."""
+        known, unknowns, a, b = self.substituted()
+        found = {var: (v, v) for var, v in known.items() if var in self.targets}
+        if not unknowns:
+            return found
+        count, labels = connected_components(scipy.sparse.csr_array(np.abs(a.T) @ np.abs(a) > 0), directed=False)
+        for label in range(count):
+            columns = np.flatnonzero(labels == label)
+            rows = np.flatnonzero(np.abs(a[:, columns]).sum(axis=1) > 0)
+            for position, column in enumerate(columns):
+                if unknowns[column] not in self.targets:
+                    continue
+                bounds = []
+                for sign in (1.0, -1.0):
+                    objective = np.zeros(len(columns))
+                    objective[position] = sign
+                    lp = linprog(objective, A_eq=a[np.ix_(rows, columns)], b_eq=b[rows], bounds=(0, None), method="highs")
+                    assert lp.status in (0, 3), lp.message
+                    bounds.append(sign * lp.fun if lp.status == 0 else np.inf)
+                found[unknowns[column]] = (bounds[0], bounds[1])
+        return found
+
+    def determined(self) -> dict[tuple, float]:
+        """The hidden figures the equations fix, with their values."""
+        known, unknowns, a, b = self.substituted()
         if unknowns:
             index = {var: i for i, var in enumerate(unknowns)}
-            a, b = np.zeros((len(pending), len(unknowns))), np.zeros(len(pending))
-            for row, (coefficients, rhs) in enumerate(pending):
-                b[row] = rhs - sum(c * known[var] for var, c in coefficients.items() if var in known)
-                for var, c in coefficients.items():
-                    if var in index:
-                        a[row, index[var]] = c
             solution = np.linalg.lstsq(a, b, rcond=None)[0]
             self.check(np.abs(a @ solution - b).max(), np.abs(b).max())
             free = scipy.linalg.null_space(a)
@@ -811,3 +847,72 @@ def test_no_enterprise_identity_in_the_demo_extracts(demo_warehouse, tmp_path):
     extracts = build_extracts(demo_warehouse, DisclosurePolicy())
     assert_no_enterprise_identity(demo_warehouse, extracts, tmp_path)
     assert_no_cell_of_a_few_producers_is_published(demo_warehouse, extracts)
+
+
+def truth_of(con: duckdb.DuckDBPyConnection, policy: DisclosurePolicy) -> dict[tuple, tuple[float, bool]]:
+    """The attacker's output variables with their true value and whether the cell is confidential."""
+    truth = {}
+    for level, mart, keys in (
+        ("product", "product_independence", ["okpd2", "period"]), ("product-year", "product_independence_yearly", ["okpd2", "year"]),
+        ("area", "area_independence", ["project_code", "period"]), ("area-year", "area_independence_yearly", ["project_code", "year"]),
+        ("region", "regional_development", ["region_code", "project_code", "period"]),
+    ):
+        cells = con.sql(f"select {', '.join(keys)}, output_value, producer_count, top1_share from marts.{mart}").pl()
+        for row in cells.with_columns(primary=policy.output_confidential()).iter_rows(named=True):
+            truth[("Q", level, *(row[k] for k in keys))] = (float(row["output_value"]), row["primary"])
+    return truth
+
+
+@pytest.mark.slow
+def test_the_attacker_cannot_narrow_a_hidden_demo_figure_below_its_protection_level(demo_warehouse):
+    """The attacker's own LPs, on every relation it writes from the extracts (the cost, R&D and
+    domestic-technology sums and ratios included), independently of the audit's model."""
+    policy = DisclosurePolicy()
+    truth = truth_of(demo_warehouse, policy)
+    intervals = {var: bounds for var, bounds in attack(frames_of(demo_warehouse)).intervals().items() if var in truth}
+    assert {var for var, (_, primary) in truth.items() if primary} <= set(intervals), "a confidential cell is published"
+    for var, (lowest, highest) in intervals.items():
+        value, primary = truth[var]
+        level = (policy.protection if primary else policy.secondary_protection) * value * (1 - 1e-6)
+        assert lowest <= value - level and highest >= value + level, (var, value, lowest, highest)
+
+
+@pytest.mark.slow
+def test_the_audit_passes_the_demo_release_and_fails_it_with_the_complements_published(demo_warehouse):
+    policy = DisclosurePolicy()
+    extracts = frames_of(demo_warehouse)
+    audit = audit_release(demo_warehouse, policy, extracts)
+    assert audit.passed and audit.narrowest(True).narrowest >= policy.protection
+    assert audit.residual < 1e-9  # the relations hold on the true values
+    # the product quarters hidden as complements, published: the confidential ones they protect fall
+    cells = demo_warehouse.sql("select okpd2, period, producer_count, top1_share from marts.product_independence").pl()
+    confidential = cells.filter(policy.output_confidential()).select(key=pl.concat_str("okpd2", "period"))["key"]
+    complements = pl.concat_str("okpd2", "period").is_in(confidential.implode()).not_()
+    leaky = reveal(extracts, demo_warehouse, "product_independence", ["okpd2", "period"], complements)
+    failed = audit_release(demo_warehouse, policy, leaky)
+    assert not failed.passed and any(f.primary for f in failed.failures)
+
+
+@pytest.mark.slow
+def test_demo_indexes_are_hidden_only_where_a_leadership_share_gives_a_product_away(demo_warehouse):
+    policy = DisclosurePolicy()
+    suppression = suppress(demo_warehouse, policy)
+    assert suppression.method == "optimal", suppression.fallback_reason
+    areas = suppression.area_years
+    assert not areas["output_suppressed"].any()
+    assert areas["index_suppressed"].to_list() == areas["leadership_suppressed"].to_list()
+    # each hidden share is needed: published, it narrows a product below its protection level
+    extracts = frames_of(demo_warehouse)
+    for code, year in areas.filter("leadership_suppressed").select("project_code", "year").iter_rows():
+        where = (pl.col("project_code") == code) & (pl.col("year") == year)
+        leaky = reveal(extracts, demo_warehouse, "area_leadership", ["project_code", "year"], where)
+        assert not audit_release(demo_warehouse, policy, leaky).passed, (code, year)
+
+
+@pytest.mark.slow
+def test_optimisation_hides_less_output_than_whole_units_on_the_demo(demo_warehouse):
+    policy = DisclosurePolicy()
+    optimal = audit_release(demo_warehouse, policy, frames_of(demo_warehouse)).loss["all"]
+    whole_units = audit_release(demo_warehouse, policy, frames_of(demo_warehouse, whole_unit=True)).loss["all"]
+    assert optimal["hidden_output_share"] < whole_units["hidden_output_share"]
+    assert optimal["hidden_cells"] < whole_units["hidden_cells"]

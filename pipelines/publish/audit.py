@@ -13,7 +13,7 @@ cell's the secondary level (docs/disclosure.md, "Audit").
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import duckdb
 import numpy as np
@@ -68,6 +68,7 @@ class AuditResult:
     secondary_protection: float
     intervals: list[CellInterval] = field(default_factory=list)
     residual: float = 0.0  # the largest relative violation of a relation by the true values
+    loss: dict = field(default_factory=dict)  # information_loss of the release
 
     @property
     def failures(self) -> list[CellInterval]:
@@ -93,6 +94,7 @@ class AuditResult:
             "narrowest_secondary": secondary.as_json() if secondary else None,
             "failures": [interval.as_json() for interval in self.failures],
             "passed": self.passed,
+            "information_loss": self.loss,
         }
 
 
@@ -100,7 +102,25 @@ def audit_release(con: duckdb.DuckDBPyConnection, policy: DisclosurePolicy, extr
     """The attacker's interval for every hidden output cell of the extracts (as published)."""
     table = build_linked_table(con, policy.output_confidential())
     hidden = table.cells.select("cell").join(hidden_cells(extracts), on="cell", how="left")["hidden"].fill_null(False)
-    return attacker_intervals(table, hidden.to_numpy(), policy)
+    result = attacker_intervals(table, hidden.to_numpy(), policy)
+    return replace(result, loss=information_loss(table, hidden.to_numpy()))
+
+
+def information_loss(table: LinkedTable, hidden: np.ndarray) -> dict:
+    """Cells and output value hidden, by kind of cell and over all (each level of the linked
+    tables counts its own cells: a hidden year hides its output once more)."""
+    cells = table.cells.with_columns(hidden=pl.Series(hidden)).filter(pl.col("kind") != LEADERSHIP)
+    by_kind = cells.group_by("kind").agg(
+        cells=pl.len(), hidden_cells=pl.col("hidden").sum(),
+        output=pl.col("value").sum(), hidden_output=pl.col("value").filter("hidden").sum(),
+    )
+    everything = by_kind.select(pl.lit("all").alias("kind"), pl.exclude("kind").sum())
+    rows = pl.concat([by_kind.sort("kind"), everything]).with_columns(
+        hidden_cell_share=(pl.col("hidden_cells") / pl.col("cells")).round(6),
+        hidden_output_share=(pl.col("hidden_output") / pl.col("output")).fill_nan(0.0).round(6),
+    )
+    return {row["kind"]: {k: v for k, v in row.items() if k in ("cells", "hidden_cells", "hidden_cell_share", "hidden_output_share")}
+            for row in rows.iter_rows(named=True)}
 
 
 def attacker_intervals(table: LinkedTable, hidden: np.ndarray, policy: DisclosurePolicy) -> AuditResult:
