@@ -78,7 +78,7 @@ def optimal_suppression(table: LinkedTable, protection: float, secondary_protect
     levels = np.where(primary, protection, secondary_protection) * values
     cuts = _Cuts(len(values))
     for row in range(matrix.shape[0]):
-        _seed_cuts(cuts, matrix, row, levels, down, slack, capacity)
+        _seed_cuts(cuts, matrix, row, levels, down, primary, capacity)
     lower = primary.astype(float)
     upper = np.where(primary | (values > 0) | slack, 1.0, 0.0)
     costs = cell_costs(table)
@@ -125,8 +125,10 @@ class _Cuts:
         return len(self.rows)
 
     def add(self, members: np.ndarray, weights: np.ndarray, cell: int, level: float) -> None:
-        """members: the cells with a weight (sorted, cell among them)."""
-        row = weights - np.where(members == cell, level, 0.0)
+        """members: the cells with a weight (sorted, cell among them). A weight above the level is
+        cut to the level: on 0/1 variables the cut says the same, and its LP relaxation is far
+        tighter (a huge capacity would let a total hidden to one millionth satisfy it)."""
+        row = np.minimum(weights, level) - np.where(members == cell, level, 0.0)
         keep = row != 0
         self.rows.append(np.full(int(keep.sum()), len(self.rows)))
         self.cols.append(members[keep])
@@ -148,15 +150,17 @@ def capacities(reduced_costs: np.ndarray, down: np.ndarray, capacity: float) -> 
 
 
 def _seed_cuts(cuts: _Cuts, matrix: sparse.csr_array, row: int, levels: np.ndarray, down: np.ndarray,
-               slack: np.ndarray, capacity: float) -> None:
-    """The cuts of one relation alone: moving member k by d moves the others by -d in total."""
+               primary: np.ndarray, capacity: float) -> None:
+    """The cuts of one relation alone for its confidential members: moving member k by d moves the
+    others by -d in total. (A secondary cell gets its cuts from the LPs once it is hidden: seeding
+    every cell of every relation would make the master problem many times larger.)"""
     start, end = matrix.indptr[row], matrix.indptr[row + 1]
     members, coefficients = matrix.indices[start:end], matrix.data[start:end]
     order = np.argsort(members)
     members, coefficients = members[order], coefficients[order]
     for position, cell in enumerate(members):
-        if slack[cell]:
-            continue  # a share's slack needs no protection of its own
+        if not primary[cell]:
+            continue
         for direction in (1.0, -1.0):
             reduced = direction * coefficients / coefficients[position]
             reduced[position] = 0.0
