@@ -54,8 +54,6 @@ class ProtectionResult:
     hidden: np.ndarray | None  # bool per cell of the table, None when no optimal pattern was found
     reason: str | None  # why not (time limit, no protecting pattern)
     seconds: float
-    iterations: int
-    cuts: int
 
 
 def cell_costs(table: LinkedTable) -> np.ndarray:
@@ -83,20 +81,24 @@ def optimal_suppression(table: LinkedTable, protection: float, secondary_protect
     upper = np.where(primary | (values > 0) | slack, 1.0, 0.0)
     costs = cell_costs(table)
     verified: dict[frozenset, list] = {}
-    iterations = 0
+
+    def outcome(hidden: np.ndarray | None, reason: str | None) -> ProtectionResult:
+        return ProtectionResult(hidden, reason, time.monotonic() - started)
+
     while True:
-        iterations += 1
         remaining = time_limit - (time.monotonic() - started)
         if remaining <= 0:
-            return ProtectionResult(None, f"time limit of {time_limit:g} s reached", time.monotonic() - started, iterations, len(cuts))
+            return outcome(None, f"time limit of {time_limit:g} s reached")
         result = milp(
             costs, integrality=np.ones(len(values)), bounds=Bounds(lower, upper), constraints=cuts.constraint(),
             options={"time_limit": remaining, "presolve": True},
         )
-        if result.status == 1 or (result.status == 0 and result.x is None):
-            return ProtectionResult(None, f"time limit of {time_limit:g} s reached", time.monotonic() - started, iterations, len(cuts))
-        if result.status != 0:
-            return ProtectionResult(None, "no pattern protects every confidential cell", time.monotonic() - started, iterations, len(cuts))
+        if result.status == 1:
+            return outcome(None, f"time limit of {time_limit:g} s reached")
+        if result.status == 2:
+            return outcome(None, "no pattern protects every confidential cell")
+        if result.x is None:
+            return outcome(None, f"the solver failed: {result.message}")
         hidden = result.x > 0.5
         added = 0
         for component in table.hidden_groups(hidden):
@@ -108,7 +110,7 @@ def optimal_suppression(table: LinkedTable, protection: float, secondary_protect
                     cuts.add(members, weights, cell, levels[cell])
                     added += 1
         if not added:
-            return ProtectionResult(hidden, None, time.monotonic() - started, iterations, len(cuts))
+            return outcome(hidden, None)
 
 
 class _Cuts:
