@@ -80,6 +80,7 @@ def disclosure_summary(policy: DisclosurePolicy, suppression: Suppression, audit
             "method": suppression.method,
             "fallback_reason": suppression.fallback_reason,
             "solver_time_limit_seconds": policy.solver_time_limit,
+            "solver_seconds": round(suppression.solver_seconds, 3),
         },
         "audit": audit.summary(),
     }
