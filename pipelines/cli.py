@@ -15,10 +15,11 @@ import dagster as dg
 import duckdb
 
 from pipelines.jobs import MAIN_JOB, PUBLISH_JOB, InboxPlan, inbox_plan
-from pipelines.settings import Settings
+from pipelines.settings import Settings, SettingsError
 from pipelines.warehouse import WarehouseBusyError, connect, create_schemas, writer_lock
 
 EXIT_FAILED = 1
+EXIT_INVALID_SETTING = 2
 EXIT_BUSY = 3
 
 DAGSTER_YAML = """\
@@ -248,7 +249,11 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    settings = Settings.from_env()
+    try:
+        settings = Settings.from_env()
+    except SettingsError as invalid:
+        print(invalid, file=sys.stderr)
+        return EXIT_INVALID_SETTING
     try:
         if args.command == "demo":
             return command_demo(settings, args.scale, args.seed)

@@ -21,6 +21,10 @@ DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 DEFAULT_DUCKDB_MEMORY = "3GB"
 
 
+class SettingsError(ValueError):
+    """A setting in the environment that cannot be used (not a number, out of range)."""
+
+
 @dataclass(frozen=True)
 class Settings:
     home: Path
@@ -51,6 +55,15 @@ class Settings:
 
     @classmethod
     def from_env(cls) -> "Settings":
+        try:
+            settings = cls._read_env()
+            settings.disclosure_policy  # noqa: B018 - validates the disclosure settings together
+        except ValueError as error:
+            raise SettingsError(f"invalid setting in the environment: {error}") from None
+        return settings
+
+    @classmethod
+    def _read_env(cls) -> "Settings":
         today = os.environ.get("SOVEREIGNTY_TODAY")
         return cls(
             home=Path(os.environ.get("SOVEREIGNTY_HOME", "data")).resolve(),

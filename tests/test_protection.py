@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 
 from pipelines.assets.publication import audit_failures
-from pipelines.cli import print_blocked
+from pipelines.cli import main, print_blocked
 from pipelines.publish.audit import attacker_intervals
 from pipelines.publish.disclosure import DisclosurePolicy, suppress
 from pipelines.publish.linked_table import LEADERSHIP, LinkedTable
@@ -181,3 +181,11 @@ def test_every_pattern_chosen_on_random_tables_passes_the_audit(seed):
     audit = attacker_intervals(table, result.hidden, POLICY)
     assert audit.passed, audit.failures
     assert sum(i.primary for i in audit.intervals) == table.cells["primary"].sum()
+
+
+@pytest.mark.parametrize("variable, value", [("SOVEREIGNTY_DISCLOSURE_PROTECTION", "1.5"), ("SOVEREIGNTY_DISCLOSURE_TIME_LIMIT", "soon")])
+def test_an_unusable_disclosure_setting_is_refused_without_a_traceback(variable, value, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("SOVEREIGNTY_HOME", str(tmp_path))
+    monkeypatch.setenv(variable, value)
+    assert main(["status"]) == 2
+    assert capsys.readouterr().err.startswith("invalid setting in the environment")
