@@ -105,11 +105,11 @@ def suppress(con: duckdb.DuckDBPyConnection, policy: DisclosurePolicy) -> Suppre
         "project_code", "year", "output_suppressed",
         leadership_suppressed=pl.col("leadership_suppressed").fill_null(False),
     ).with_columns(index_suppressed=pl.col("output_suppressed") | pl.col("leadership_suppressed"))
+    # the ALL consumption is a cell of the model (a hidden area-year is protected with it published
+    # or hidden, as the optimiser chose); the ALL index, a weighted mean, follows the areas' indexes
     national = hidden.filter(kind=NATIONAL).select("cell", national_suppressed="suppressed")
     years = _national_statuses(con, area_years).with_columns(cell=cell_id(NATIONAL, "year")).join(national, on="cell", how="left").select(
-        "year",
-        consumption_suppressed=pl.col("consumption_suppressed") | pl.col("national_suppressed").fill_null(False),
-        index_suppressed="index_suppressed",
+        "year", consumption_suppressed=pl.col("national_suppressed").fill_null(False), index_suppressed="index_suppressed"
     )
     return _sorted(Suppression(
         product_quarters=statuses["product_quarter"],

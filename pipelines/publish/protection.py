@@ -33,14 +33,17 @@ from pipelines.publish.linked_table import LEADERSHIP, NATIONAL, LinkedTable
 
 # The information lost by hiding a cell: its output value, times a weight by kind so that totals
 # stay published unless no pattern of finer cells protects: an area's quarter is worth ten of its
-# products' cells, its year (the area's index) a hundred, the national row a thousand.
+# products' cells, its year (the area's index and yearly figures) a hundred. The national row's
+# consumption is linked only to the areas' years in the index: it is needed only to protect such a
+# hidden area-year, and then the ALL index is hidden anyway (the areas' weighted mean), so all that
+# hiding it loses is one figure, the country's consumption, much less than a second area's index.
 COST_WEIGHTS = {
     "product_quarter": 1.0,
     "product_year": 1.0,
     "region": 1.0,
     "area_quarter": 10.0,
     "area_year": 100.0,
-    NATIONAL: 1000.0,
+    NATIONAL: 1.0,
     # a hidden leadership share hides the area's index, and nothing else: half an area-year
     LEADERSHIP: 50.0,
 }
