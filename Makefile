@@ -12,7 +12,7 @@ export SOVEREIGNTY_HOME ?= $(CURDIR)/data
 MANIFEST := dbt_project/target/manifest.json
 DBT_SOURCES := dbt_project/dbt_project.yml dbt_project/profiles.yml $(shell find dbt_project/models dbt_project/seeds dbt_project/macros dbt_project/tests -type f 2>/dev/null)
 
-.PHONY: run test bench lock clean-home browser
+.PHONY: run test bench bench-disclosure lock clean-home browser
 
 $(INSTALLED): requirements.lock pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required, found " + sys.version'
@@ -41,6 +41,11 @@ test: $(INSTALLED) $(MANIFEST) browser
 # (benchmarks/README.md); prints a table and writes benchmarks/results/<date>.json.
 bench: $(INSTALLED) $(MANIFEST)
 	$(BIN)/python benchmarks/bench.py
+
+# Information lost to disclosure control on the small and national demos, whole-unit method versus
+# optimisation (benchmarks/README.md); writes benchmarks/results/disclosure-<date>.json.
+bench-disclosure: $(INSTALLED) $(MANIFEST)
+	$(BIN)/python benchmarks/disclosure.py
 
 # The report test renders report.html in headless Chromium (Debian's package; installed when root).
 browser:

@@ -9,11 +9,11 @@ never ran. Non-blocking suites (raw volumes: incomplete data) only warn.
 
 import json
 import time
-from datetime import datetime
 from pathlib import Path
 
 import dagster as dg
 
+from pipelines.publish.attempts import record_blocked_release
 from pipelines.quality.gx_duckdb import ValidationOutcome, load_suite, validate_table
 from pipelines.resources import WarehouseResource
 from pipelines.settings import REPO_ROOT
@@ -44,28 +44,8 @@ def record_validation(warehouse: WarehouseResource, run_id: str, outcome: Valida
              ingested_state(con)],
         )
         if blocking and not outcome.success:
-            record_blocked_release(con, run_id, outcome, now, build[0] if build else None)
-
-
-def record_blocked_release(con, run_id: str, outcome: ValidationOutcome, now: datetime, build_id: int | None) -> None:
-    """One audit.publications row per run: each failing blocking suite adds its failures to it."""
-    suite_failures = {"suite": outcome.suite, "target": outcome.target, "failed": failures_as_json(outcome)}
-    existing = con.execute(
-        "select attempt_id, failed_checks from audit.publications where run_id = ? and outcome = 'blocked'", [run_id]
-    ).fetchone()
-    if existing is None:
-        con.execute(
-            "insert into audit.publications (attempt_id, run_id, release_id, attempted_at, outcome, reason, failed_checks, "
-            "build_id) values (nextval('audit.publication_attempt_seq'), ?, null, ?, 'blocked', ?, ?, ?)",
-            [run_id, now, f"blocking check {outcome.suite} failed", json.dumps([suite_failures], default=str), build_id],
-        )
-    else:
-        attempt_id, failed_checks = existing
-        suites = json.loads(failed_checks) + [suite_failures]
-        con.execute(
-            "update audit.publications set reason = ?, failed_checks = ? where attempt_id = ?",
-            ["blocking checks failed: " + ", ".join(s["suite"] for s in suites), json.dumps(suites, default=str), attempt_id],
-        )
+            failures = {"suite": outcome.suite, "target": outcome.target, "failed": failures_as_json(outcome)}
+            record_blocked_release(con, run_id, failures, now, build[0] if build else None)
 
 
 def gx_check(path: Path) -> dg.AssetChecksDefinition:

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from pipelines.publish.disclosure import DisclosurePolicy
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 # DuckDB's limit in each process. A run has two at once (the run and dbt's subprocess) plus
@@ -49,6 +51,11 @@ class Settings:
     disclosure_min_producers: int
     # and so does a largest producer with more than this share of the cell's output.
     disclosure_dominance_share: float
+    # An attacker holding the release must not narrow a confidential cell to within this share of
+    # its value (both ways),
+    disclosure_protection: float
+    # and secondary suppression by optimisation gets this many seconds before the fallback.
+    disclosure_solver_time_limit: float
     lock_wait_seconds: float = DEFAULT_LOCK_WAIT_SECONDS  # for readers to close the warehouse
 
     @property
@@ -73,14 +80,28 @@ class Settings:
 
     @classmethod
     def from_env(cls) -> "Settings":
+        defaults = DisclosurePolicy  # the disclosure defaults are written once, on the policy
         return cls(
             home=Path(os.environ.get("SOVEREIGNTY_HOME", "data")).resolve(),
             duckdb_memory_limit=env_setting("SOVEREIGNTY_DUCKDB_MEMORY", DEFAULT_DUCKDB_MEMORY, str),
             duckdb_threads=env_setting("SOVEREIGNTY_DUCKDB_THREADS", os.cpu_count() or 2, POSITIVE_INTEGER),
             today=env_setting("SOVEREIGNTY_TODAY", date.today(), date.fromisoformat),
-            disclosure_min_producers=env_setting("SOVEREIGNTY_DISCLOSURE_MIN_PRODUCERS", 3, POSITIVE_INTEGER),
-            disclosure_dominance_share=env_setting("SOVEREIGNTY_DISCLOSURE_DOMINANCE", 0.85, SHARE),
+            disclosure_min_producers=env_setting("SOVEREIGNTY_DISCLOSURE_MIN_PRODUCERS", defaults.min_producers,
+                                                 POSITIVE_INTEGER),
+            disclosure_dominance_share=env_setting("SOVEREIGNTY_DISCLOSURE_DOMINANCE", defaults.dominance_share, SHARE),
+            disclosure_protection=env_setting("SOVEREIGNTY_DISCLOSURE_PROTECTION", defaults.protection, PROTECTION),
+            disclosure_solver_time_limit=env_setting("SOVEREIGNTY_DISCLOSURE_TIME_LIMIT", defaults.solver_time_limit,
+                                                     POSITIVE_SECONDS),
             lock_wait_seconds=env_setting("SOVEREIGNTY_LOCK_WAIT_SECONDS", DEFAULT_LOCK_WAIT_SECONDS, SECONDS),
+        )
+
+    @property
+    def disclosure_policy(self) -> DisclosurePolicy:
+        return DisclosurePolicy(
+            self.disclosure_min_producers,
+            self.disclosure_dominance_share,
+            self.disclosure_protection,
+            self.disclosure_solver_time_limit,
         )
 
     def export_for_dbt(self) -> dict[str, str]:
@@ -109,4 +130,6 @@ def checked(parse, valid, meaning: str):
 
 POSITIVE_INTEGER = checked(int, lambda value: value > 0, "a whole number above 0")
 SECONDS = checked(float, lambda value: value >= 0, "a number of seconds")
+POSITIVE_SECONDS = checked(float, lambda value: value > 0, "a number of seconds above 0")
 SHARE = checked(float, lambda value: 0 < value <= 1, "a share above 0 and at most 1")
+PROTECTION = checked(float, lambda value: 0 <= value < 1, "a share from 0 up to (not including) 1")

@@ -161,3 +161,32 @@ def test_no_enterprise_identity_anywhere_in_a_release(demo_home):
     leaks = {(name, secret) for name, text in texts.items() for secret in secrets if secret in text}
     assert not leaks
     assert all(word not in text for text in texts.values() for word in ('"inn"', "enterprise_name"))
+
+
+def test_the_release_records_its_disclosure_audit(demo_home):
+    _, manifest = latest_release(demo_home)
+    disclosure = manifest["disclosure"]
+    assert disclosure["secondary_suppression"]["method"] == "optimal"
+    audit = disclosure["audit"]
+    assert audit["passed"] and audit["failures"] == [] and audit["confidential_cells"] > 0
+    narrowest = audit["narrowest_confidential"]
+    assert min(narrowest["below"], narrowest["above"]) >= disclosure["protection"]
+    assert 0 < audit["information_loss"]["all"]["hidden_output_share"] < 1
+
+
+def test_a_release_the_disclosure_audit_fails_is_withheld(home, capsys, monkeypatch):
+    """The optimiser given no time falls back to whole units, whose complements keep nothing near a
+    90 % interval: the audit withholds the release, recorded and printed like a failing check."""
+    before = published_tree(home)
+    monkeypatch.setenv("SOVEREIGNTY_DISCLOSURE_PROTECTION", "0.9")
+    monkeypatch.setenv("SOVEREIGNTY_DISCLOSURE_TIME_LIMIT", "1e-9")
+    assert run_cli(home, "publish") == 1
+    stderr = capsys.readouterr().err
+    assert "NOT PUBLISHED: blocking check disclosure_audit failed" in stderr
+    assert "disclosure_audit (published extracts): protection interval" in stderr
+    assert published_tree(home) == before
+    attempt = last_attempt(home)
+    assert attempt["outcome"] == "blocked" and attempt["release_id"] is None
+    failures = json.loads(attempt["failed_checks"])[0]
+    assert failures["suite"] == "disclosure_audit"
+    assert 0.9 in {f["kwargs"]["required"] for f in failures["failed"]}  # a confidential cell among them

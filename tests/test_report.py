@@ -40,7 +40,7 @@ MANIFEST = {
     "release_id": "20261128T120000Z-0123abcd",
     "created_at": "2026-11-28T12:00:00+00:00",
     "code_version": "0123456789abcdef",
-    "disclosure": {"min_producers": 3, "dominance_share": 0.85},
+    "disclosure": {"min_producers": 3, "dominance_share": 0.85, "protection": 0.1},
     "loads": [{"load_id": 1, "kind": "producer", "sha256": "ab" * 32, "rows_loaded": 40, "periods": ["2025-Q1"]}],
     "extracts": {
         "sovereignty_index": {"rows": 6, "sha256": "cd" * 32, "columns": [], "suppressed_cells": 2},
@@ -182,6 +182,7 @@ def test_suppressed_figures_are_shown_as_c_and_never_estimated(page):
     assert "c (suppressed)" in page  # the country's 2026 index and TRM's
     assert "Suppressed to protect enterprise confidentiality" in page
     assert "fewer than 3 producers" in page  # the disclosure settings from the manifest
+    assert "within ±10%" in page
     assert "not computed: no independence data" in page  # BIO's index is NULL for a missing pillar
     assert "1 more suppressed (c)" in page  # TRM's strategic-dependency flag
     assert page.count(">c</text>") == 3  # TRM's import dependency in Q3, leadership share, progress cell

@@ -6,6 +6,8 @@ checks the warehouse's own record as well: the marts must come from one finished
 everything ingested, and every blocking suite must have passed on that build. A build that a
 killed process left half done, or loads that arrived after the build, withhold the release
 (`sovereignty run` finishes the build), so a release never mixes two states of the data.
+The disclosure audit is the last gate: a release whose hidden figures an attacker could narrow
+below the protection level is withheld and recorded the same way (docs/disclosure.md, "Audit").
 """
 
 import hashlib
@@ -15,14 +17,21 @@ import dagster as dg
 import duckdb
 
 from pipelines.jobs import RELEASE
-from pipelines.publish.attempts import InconsistentMarts, checked_build, record_attempt, record_unrecorded_release
-from pipelines.publish.disclosure import DisclosurePolicy
+from pipelines.publish.attempts import (
+    InconsistentMarts,
+    checked_build,
+    record_attempt,
+    record_blocked_release,
+    record_unrecorded_release,
+)
+from pipelines.publish.audit import AuditResult, audit_release
+from pipelines.publish.disclosure import DisclosurePolicy, Suppression, suppress
 from pipelines.publish.extracts import build_extracts
 from pipelines.publish.release import parquet_bytes, publish_release
 from pipelines.publish.report import render_report
 from pipelines.resources import WarehouseResource
 from pipelines.settings import REPO_ROOT, Settings
-from pipelines.warehouse import ingested_state
+from pipelines.warehouse import ingested_state, utc_now
 
 # outputs.md, "Publication": the marts stakeholders receive, one Parquet file each.
 PUBLISHED_EXTRACTS = (
@@ -78,8 +87,38 @@ def completeness_warnings(con: duckdb.DuckDBPyConnection) -> list[str]:
     return [detail for (detail,) in rows]
 
 
+def disclosure_summary(policy: DisclosurePolicy, suppression: Suppression, audit: AuditResult) -> dict:
+    """The manifest's record of disclosure control: the settings, how secondary suppression was
+    chosen, and the audit's narrowest intervals."""
+    return {
+        "min_producers": policy.min_producers,
+        "dominance_share": policy.dominance_share,
+        "protection": policy.protection,
+        "secondary_suppression": {
+            "method": suppression.method,
+            "fallback_reason": suppression.fallback_reason,
+            "solver_time_limit_seconds": policy.solver_time_limit,
+            "solver_seconds": round(suppression.solver_seconds, 3),
+        },
+        "audit": audit.summary(),
+    }
+
+
+def audit_failures(audit: AuditResult) -> dict:
+    """The audit's failures in the form of a failing blocking check (audit.publications)."""
+    return {
+        "suite": "disclosure_audit",
+        "target": "published extracts",
+        "failed": [
+            {"expectation": "protection interval", "kwargs": {"cell": f.cell, "required": f.required},
+             "observed": {"below": f.as_json()["below"], "above": f.as_json()["above"]}}
+            for f in audit.failures
+        ],
+    }
+
+
 def publication_asset(settings: Settings, blocking_suites: list[str]) -> dg.AssetsDefinition:
-    policy = DisclosurePolicy(settings.disclosure_min_producers, settings.disclosure_dominance_share)
+    policy = settings.disclosure_policy
 
     @dg.asset(
         key=RELEASE,
@@ -98,7 +137,15 @@ def publication_asset(settings: Settings, blocking_suites: list[str]) -> dg.Asse
             except InconsistentMarts as why:
                 record_attempt(con, run_id, None, "blocked", None, f"{why}: run `sovereignty run` to finish the build")
                 raise dg.Failure(description=f"release withheld: {why}") from None
-            extracts = build_extracts(con, policy)
+            suppression = suppress(con, policy)
+            extracts = build_extracts(con, policy, suppression)
+            audit = audit_release(con, policy, {name: extract.frame for name, extract in extracts.items()})
+            if not audit.passed:
+                record_blocked_release(con, run_id, audit_failures(audit), utc_now(), build_id)
+                return dg.MaterializeResult(metadata={
+                    "outcome": dg.MetadataValue.text("blocked"),
+                    "reason": dg.MetadataValue.text(f"disclosure audit: {len(audit.failures)} hidden cells under their protection level"),
+                })
             files = {f"{name}.parquet": parquet_bytes(extract.frame) for name, extract in extracts.items()}
 
             def build_manifest(release_id: str, created_at: str) -> dict:
@@ -109,7 +156,7 @@ def publication_asset(settings: Settings, blocking_suites: list[str]) -> dg.Asse
                     # what the marts were built from: the build and the newest load it covered
                     "build": {"build_id": build_id, "ingested_state": ingested_state(con)},
                     "code_version": code_version(),
-                    "disclosure": {"min_producers": policy.min_producers, "dominance_share": policy.dominance_share},
+                    "disclosure": disclosure_summary(policy, suppression, audit),
                     "loads": included_loads(con),
                     "extracts": {
                         name: {
@@ -140,6 +187,8 @@ def publication_asset(settings: Settings, blocking_suites: list[str]) -> dg.Asse
                 "path": dg.MetadataValue.path(str(outcome.path)),
                 "report": dg.MetadataValue.path(str(outcome.path / "report.html")),
                 "suppressed_cells": dg.MetadataValue.int(sum(e.suppressed_cells for e in extracts.values())),
+                "secondary_suppression": dg.MetadataValue.text(suppression.method),
+                "solver_seconds": dg.MetadataValue.float(round(suppression.solver_seconds, 3)),
             }
         )
 

@@ -8,6 +8,7 @@ is recorded with the build it concerned (docs/operations.md).
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -63,3 +64,26 @@ def record_unrecorded_release(con: duckdb.DuckDBPyConnection, published: Path) -
     build = manifest.get("build", {})
     record_attempt(con, manifest.get("run_id", "unknown"), build.get("build_id"), "published", release_id,
                    "recorded after the run that published it was interrupted")
+
+
+def record_blocked_release(con: duckdb.DuckDBPyConnection, run_id: str, suite_failures: dict, now: datetime,
+                           build_id: int | None) -> None:
+    """One audit.publications row per run: each failing blocking suite (or the disclosure audit)
+    adds its failures to it. suite_failures: suite, target and failed (expectation, kwargs, observed)."""
+    existing = con.execute(
+        "select attempt_id, failed_checks from audit.publications where run_id = ? and outcome = 'blocked'", [run_id]
+    ).fetchone()
+    if existing is None:
+        con.execute(
+            "insert into audit.publications (attempt_id, run_id, release_id, attempted_at, outcome, reason, failed_checks, "
+            "build_id) values (nextval('audit.publication_attempt_seq'), ?, null, ?, 'blocked', ?, ?, ?)",
+            [run_id, now, f"blocking check {suite_failures['suite']} failed", json.dumps([suite_failures], default=str),
+             build_id],
+        )
+    else:
+        attempt_id, failed_checks = existing
+        suites = json.loads(failed_checks) + [suite_failures]
+        con.execute(
+            "update audit.publications set reason = ?, failed_checks = ? where attempt_id = ?",
+            ["blocking checks failed: " + ", ".join(s["suite"] for s in suites), json.dumps(suites, default=str), attempt_id],
+        )

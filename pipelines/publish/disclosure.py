@@ -1,29 +1,51 @@
 """Disclosure control (metrics.md section 6): which published figures are confidential.
 
 The primary rules mark the cells built from too few producers or dominated by one; secondary
-suppression adds complements until no published total gives a suppressed cell away; the figures
-derived from cells (leadership, sovereignty index) follow. extracts.py applies the result to the
-published tables. The design, and why it is sound: docs/disclosure.md.
+suppression hides more cells until every hidden cell keeps its protection interval against an
+attacker holding the whole release (protection.py, by optimisation; when the solver finds no
+pattern in its time limit, the conservative whole-unit method below); the figures derived from
+cells (leadership, sovereignty index) follow. extracts.py applies the result to the published
+tables and audit.py checks it. The design, and why it is sound: docs/disclosure.md.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import duckdb
 import polars as pl
 
+from pipelines.publish.linked_table import CELL_SOURCES, LEADERSHIP, NATIONAL, build_linked_table, cell_id
+from pipelines.publish.protection import optimal_suppression
+
+# Secondary (complementary) cells are not confidential: like τ-ARGUS and sdcTable, they get no
+# protection interval of their own, only what keeps them from being recovered: an interval of this
+# share of the protection level (0.1 % at p = 10 %), a margin LP round-off cannot close.
+SECONDARY_SHARE_OF_PROTECTION = 0.01
+
 
 @dataclass(frozen=True)
 class DisclosurePolicy:
-    """The two settings of metrics.md section 6."""
+    """The settings of metrics.md section 6 (read from the environment by pipelines.settings)."""
 
     min_producers: int = 3  # threshold rule: a cell with fewer distinct producers is confidential
     dominance_share: float = 0.85  # (1, k) dominance: so is a cell whose largest producer has more
+    # a confidential cell's value must stay uncertain to an attacker by at least this share, up and down
+    protection: float = 0.10
+    solver_time_limit: float = 120.0  # seconds for secondary suppression by optimisation
 
     def __post_init__(self):
-        if self.min_producers < 1 or not 0 < self.dominance_share <= 1:
+        if (
+            self.min_producers < 1
+            or not 0 < self.dominance_share <= 1
+            or not 0 <= self.protection < 1
+            or not self.solver_time_limit > 0
+        ):
             raise ValueError(f"invalid disclosure policy: {self}")
+
+    @property
+    def secondary_protection(self) -> float:
+        return self.protection * SECONDARY_SHARE_OF_PROTECTION
 
     def output_confidential(self) -> pl.Expr:
         """The primary rule on cells with producer_count and top1_share. A cell without producers
@@ -42,35 +64,106 @@ class DisclosurePolicy:
 
 @dataclass(frozen=True)
 class Suppression:
-    """What is confidential, by unit of suppression.
+    """What is hidden, cell by cell, and how it was decided.
 
-    product_years: okpd2, project_code, year, suppressed: the product's quarterly figures and its
-        yearly output (product_leadership), always together.
-    area_years: project_code, year and three statuses: output_suppressed (the area's quarterly
-        figures and every yearly figure computed from the area's sums), leadership_suppressed
-        (leadership_share) and index_suppressed (the sovereignty index, computed from both).
+    product_quarters: okpd2, project_code, period, suppressed: the product's quarterly figures.
+    product_years: okpd2, year, suppressed: its yearly output (product_leadership).
+    area_quarters: project_code, period, suppressed: the area's quarterly figures.
+    area_years: project_code, year and three statuses: output_suppressed (every yearly figure
+        computed from the area's sums), leadership_suppressed (leadership_share) and
+        index_suppressed (the sovereignty index, computed from both).
     years: year, consumption_suppressed and index_suppressed: the ALL row of the sovereignty index.
     regional_cells: region_code, project_code, period, suppressed: output_value and producer_count.
+    method: 'optimal' (protection.py) or 'whole-unit' (the conservative fallback), with the reason
+        for a fallback and the seconds the optimisation took.
     """
 
+    product_quarters: pl.DataFrame
     product_years: pl.DataFrame
+    area_quarters: pl.DataFrame
     area_years: pl.DataFrame
     years: pl.DataFrame
     regional_cells: pl.DataFrame
+    method: str
+    fallback_reason: str | None = None
+    solver_seconds: float = 0.0
 
 
 def suppress(con: duckdb.DuckDBPyConnection, policy: DisclosurePolicy) -> Suppression:
-    """Primary and secondary suppression on the marts, then the statuses of the derived figures."""
+    """Primary suppression, then secondary suppression by optimisation; when the solver finds no
+    protecting pattern within its time limit, the whole-unit method (docs/disclosure.md)."""
+    table = build_linked_table(con, policy.output_confidential())
+    result = optimal_suppression(table, policy.protection, policy.secondary_protection, policy.solver_time_limit)
+    if result.hidden is None:
+        return replace(whole_unit_suppression(con, policy), fallback_reason=result.reason, solver_seconds=result.seconds)
+    hidden = table.cells.select("cell", "kind", suppressed=pl.Series(result.hidden))
+    statuses = {kind: _cell_statuses(con, kind, hidden) for kind in CELL_SOURCES}
+    slacks = hidden.filter(kind=LEADERSHIP).select("cell", leadership_suppressed="suppressed")
+    area_years = statuses["area_year"].rename({"suppressed": "output_suppressed"}).with_columns(
+        cell=cell_id(LEADERSHIP, "project_code", "year")
+    ).join(slacks, on="cell", how="left").select(
+        "project_code", "year", "output_suppressed",
+        leadership_suppressed=pl.col("leadership_suppressed").fill_null(False),
+    ).with_columns(index_suppressed=pl.col("output_suppressed") | pl.col("leadership_suppressed"))
+    # the ALL consumption is a cell of the model (a hidden area-year is protected with it published
+    # or hidden, as the optimiser chose); the ALL index, a weighted mean, follows the areas' indexes
+    national = hidden.filter(kind=NATIONAL).select("cell", national_suppressed="suppressed")
+    years = _national_statuses(con, area_years).with_columns(cell=cell_id(NATIONAL, "year")).join(national, on="cell", how="left").select(
+        "year", consumption_suppressed=pl.col("national_suppressed").fill_null(False), index_suppressed="index_suppressed"
+    )
+    return _sorted(Suppression(
+        product_quarters=statuses["product_quarter"],
+        product_years=statuses["product_year"],
+        area_quarters=statuses["area_quarter"],
+        area_years=area_years,
+        years=years,
+        regional_cells=statuses["region"],
+        method="optimal",
+        solver_seconds=result.seconds,
+    ))
+
+
+def whole_unit_suppression(con: duckdb.DuckDBPyConnection, policy: DisclosurePolicy) -> Suppression:
+    """The conservative method: hide whole product-years and area-years (every quarter and the
+    year), with complements by the exactly-one rule. Safe against exact recovery, with no
+    protection interval; the fallback when optimisation fails, and the benchmark's baseline."""
     products, areas, regions = _product_years(con, policy), _area_years(con, policy), _regional_cells(con, policy)
     units = pl.concat(frame.select("unit", "q", "suppressed") for frame in (products, areas, regions))
     status = complement_suppression(units, _groups(products, areas, regions)).select("unit", "suppressed")
     products, areas, regions = (frame.drop("suppressed").join(status, on="unit") for frame in (products, areas, regions))
     area_years = _area_statuses(con, products, areas)
-    return Suppression(
-        product_years=products.select("okpd2", "project_code", "year", "suppressed").sort("year", "okpd2"),
-        area_years=area_years.sort("year", "project_code"),
-        years=_national_statuses(con, area_years).sort("year"),
-        regional_cells=regions.select("region_code", "project_code", "period", "suppressed").sort("period", "region_code", "project_code"),
+    quarters = con.sql("select okpd2, project_code, period, year from marts.product_independence").pl()
+    area_quarters = quarters.select("project_code", "period", "year").unique()
+    return _sorted(Suppression(
+        product_quarters=quarters.join(products.select("okpd2", "year", "suppressed"), on=["okpd2", "year"]).drop("year"),
+        product_years=products.select("okpd2", "year", "suppressed"),
+        area_quarters=area_quarters.join(areas.select("project_code", "year", "suppressed"), on=["project_code", "year"]).drop("year"),
+        area_years=area_years,
+        years=_national_statuses(con, area_years),
+        regional_cells=regions.select("region_code", "project_code", "period", "suppressed"),
+        method="whole-unit",
+    ))
+
+
+def _cell_statuses(con: duckdb.DuckDBPyConnection, kind: str, hidden: pl.DataFrame) -> pl.DataFrame:
+    """The keys of every row of the kind's mart with its cell's status (a cell without a figure
+    is not in the table and has nothing to hide)."""
+    mart, keys = CELL_SOURCES[kind]
+    extra = ", project_code" if kind == "product_quarter" else ""
+    rows = con.sql(f"select {', '.join(keys)}{extra} from marts.{mart}").pl()
+    statuses = rows.with_columns(cell=cell_id(kind, *keys)).join(hidden.select("cell", "suppressed"), on="cell", how="left")
+    return statuses.select(*keys, *([pl.col("project_code")] if extra else []), suppressed=pl.col("suppressed").fill_null(False))
+
+
+def _sorted(s: Suppression) -> Suppression:
+    return replace(
+        s,
+        product_quarters=s.product_quarters.sort("period", "okpd2"),
+        product_years=s.product_years.sort("year", "okpd2"),
+        area_quarters=s.area_quarters.sort("period", "project_code"),
+        area_years=s.area_years.sort("year", "project_code"),
+        years=s.years.sort("year"),
+        regional_cells=s.regional_cells.sort("period", "region_code", "project_code"),
     )
 
 

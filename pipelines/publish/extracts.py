@@ -64,9 +64,12 @@ class Extract:
     suppressed_cells: int
 
 
-def build_extracts(con: duckdb.DuckDBPyConnection, policy: DisclosurePolicy) -> dict[str, Extract]:
-    """The published extracts, by name, from the marts of the warehouse behind con."""
-    suppression = suppress(con, policy)
+def build_extracts(
+    con: duckdb.DuckDBPyConnection, policy: DisclosurePolicy, suppression: Suppression | None = None
+) -> dict[str, Extract]:
+    """The published extracts, by name, from the marts of the warehouse behind con, with the
+    given suppression (by default disclosure.suppress's)."""
+    suppression = suppression or suppress(con, policy)
     extracts = {}
     for name, (keys, rules_of) in EXTRACTS.items():
         mart = con.sql(f"select * from marts.{name}").pl()
@@ -95,17 +98,17 @@ def _publish(columns: list[str], joined: pl.DataFrame, rules: Rules, keys: list[
 
 def _product_independence(mart: pl.DataFrame, s: Suppression, policy: DisclosurePolicy) -> tuple[pl.DataFrame, Rules]:
     # strategic_dependency compares import_dependency with 0.5: a bound on the hidden output
-    joined = mart.join(s.product_years.select("okpd2", "year", "suppressed"), on=["okpd2", "year"], how="left")
+    joined = mart.join(s.product_quarters.select("okpd2", "period", "suppressed"), on=["okpd2", "period"], how="left")
     return joined, dict.fromkeys((*CELL_FIGURES, "strategic_dependency"), pl.col("suppressed"))
 
 
 def _area_independence(mart: pl.DataFrame, s: Suppression, policy: DisclosurePolicy) -> tuple[pl.DataFrame, Rules]:
     # strategic_dependencies counts the area's flagged products: with a hidden flag, the count
     # and the published flags would give it away
-    hidden_flags = s.product_years.group_by("project_code", "year").agg(hidden_flags=pl.col("suppressed").any())
-    joined = mart.join(s.area_years, on=["project_code", "year"], how="left")
-    joined = joined.join(hidden_flags, on=["project_code", "year"], how="left")
-    return joined, {**dict.fromkeys(CELL_FIGURES, OUTPUT), "strategic_dependencies": pl.col("hidden_flags")}
+    hidden_flags = s.product_quarters.group_by("project_code", "period").agg(hidden_flags=pl.col("suppressed").any())
+    joined = mart.join(s.area_quarters, on=["project_code", "period"], how="left")
+    joined = joined.join(hidden_flags, on=["project_code", "period"], how="left")
+    return joined, {**dict.fromkeys(CELL_FIGURES, pl.col("suppressed")), "strategic_dependencies": pl.col("hidden_flags")}
 
 
 def _product_leadership(mart: pl.DataFrame, s: Suppression, policy: DisclosurePolicy) -> tuple[pl.DataFrame, Rules]:

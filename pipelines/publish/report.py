@@ -615,6 +615,10 @@ def _explanations(manifest: dict) -> str:
         f"{disclosure['dominance_share'] * 100:.0f}% of the output)"
         if {"min_producers", "dominance_share"} <= set(disclosure) else ""
     )
+    interval = (
+        f", enough that the published figures cannot narrow it to within ±{disclosure['protection'] * 100:.0f}% "
+        "of its value" if disclosure.get("protection") else ""
+    )
     items = {
         "Sovereignty index": "100 × the weighted geometric mean of four shares (pillars): the domestic share of "
         "consumption, the localisation of components, the output made with domestic technology and the share of "
@@ -631,7 +635,7 @@ def _explanations(manifest: dict) -> str:
         "leader at least 1.0, comparable 0.8 to 1.0, lagging below 0.8; not assessed when no producer reported "
         "every parameter.",
         "c": "Suppressed to protect enterprise confidentiality: the figure comes from too few enterprises or is "
-        f"dominated by one{rule}. Figures from which it could be worked out are suppressed too. The report "
+        f"dominated by one{rule}. Other figures are suppressed with it{interval}. The report "
         "never estimates them.",
         "Money": "Thousands of roubles.",
     }
