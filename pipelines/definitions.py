@@ -8,6 +8,7 @@ from pipelines.assets.dbt import dbt_resource, dbt_warehouse_assets
 from pipelines.assets.ingestion import ingestion_assets
 from pipelines.assets.publication import publication_asset
 from pipelines.checks import quality_checks
+from pipelines.publish.alerts import alert_check
 from pipelines.jobs import main_job, publish_job
 from pipelines.partitions import quarter_partitions
 from pipelines.resources import WarehouseResource
@@ -19,10 +20,11 @@ from pipelines.settings import Settings
 def build_definitions(settings: Settings) -> dg.Definitions:
     partitions = quarter_partitions(settings)
     checks = quality_checks()
+    alerts = alert_check(settings)
     return dg.Definitions(
         assets=[*ingestion_assets(settings, partitions), dbt_warehouse_assets(settings), publication_asset(settings)],
-        asset_checks=checks,
-        jobs=[main_job, publish_job(checks)],
+        asset_checks=[*checks, alerts],
+        jobs=[main_job, publish_job(checks, alerts)],
         sensors=[inbox_sensor(settings)],
         schedules=[nightly_schedule(settings)],
         resources={"warehouse": WarehouseResource.from_settings(settings), "dbt": dbt_resource()},

@@ -29,6 +29,10 @@ PUBLISHED_EXTRACTS = (
     "project_progress",
     "sovereignty_index",
     "sovereignty_index_uncertainty",
+    # issue #13, early warning (docs/early_warning.md)
+    "partner_exposure",
+    "supply_stress",
+    "risk_signals",
 )
 
 

@@ -51,12 +51,14 @@ class Suppression:
         (leadership_share) and index_suppressed (the sovereignty index, computed from both).
     years: year, consumption_suppressed and index_suppressed: the ALL row of the sovereignty index.
     regional_cells: region_code, project_code, period, suppressed: output_value and producer_count.
+    technical_levels: code (okpd2), year, confidential: a product's technical level (one enterprise's K).
     """
 
     product_years: pl.DataFrame
     area_years: pl.DataFrame
     years: pl.DataFrame
     regional_cells: pl.DataFrame
+    technical_levels: pl.DataFrame
 
 
 def suppress(con: duckdb.DuckDBPyConnection, policy: DisclosurePolicy) -> Suppression:
@@ -71,6 +73,9 @@ def suppress(con: duckdb.DuckDBPyConnection, policy: DisclosurePolicy) -> Suppre
         area_years=area_years.sort("year", "project_code"),
         years=_national_statuses(con, area_years).sort("year"),
         regional_cells=regions.select("region_code", "project_code", "period", "suppressed").sort("period", "region_code", "project_code"),
+        technical_levels=con.sql("select okpd2, year, producers_assessed from marts.product_leadership").pl().select(
+            code="okpd2", year="year", confidential=policy.technical_level_confidential()
+        ),
     )
 
 

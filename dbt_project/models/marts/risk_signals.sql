@@ -3,7 +3,8 @@
 -- dependency signal: it is a completeness warning). Thresholds: var early_warning
 -- (dbt_project.yml). A change of at least high_severity_multiple x its threshold is 'high',
 -- a smaller one past the threshold 'medium'.
---   strategic_dependency_new      product: strategic_dependency false the previous quarter, true now (high)
+--   strategic_dependency_new      product: strategic_dependency false the previous quarter, true now;
+--                                  high when also false the same quarter a year earlier
 --   import_dependency_rise_quarter product, area: import_dependency up > import_dependency_rise
 --                                  against the previous quarter
 --   import_dependency_rise_year    the same against the same quarter a year earlier
@@ -83,15 +84,23 @@ pairs as (
 
 changes as (
     select
-        period, period_before, level, code, project_code, cast(null as {{ dbt.type_string() }}) as subject,
-        'strategic_dependency_new' as signal_type, 'high' as severity,
-        import_dependency_before as value_before, import_dependency as value_after,
+        pairs.period, pairs.period_before, pairs.level, pairs.code, pairs.project_code, cast(null as {{ dbt.type_string() }}) as subject,
+        'strategic_dependency_new' as signal_type,
+        -- high for a new dependency; medium for one flickering back (strategic a year earlier, or
+        -- unknown then), as an HHI hovering at 0.4 does
+        case when year_earlier.strategic_dependency_before = false then 'high' else 'medium' end as severity,
+        pairs.import_dependency_before as value_before, pairs.import_dependency as value_after,
         cast(null as double) as threshold,
-        subject_name || ' became a strategic dependency in ' || period || ': imports cover '
-            || {{ percent('import_dependency') }} || ' of consumption (' || {{ percent('import_dependency_before') }}
-            || ' in ' || period_before || ') and come from few partners.' as message
+        pairs.subject_name || ' became a strategic dependency in ' || pairs.period || ': imports cover '
+            || {{ percent('pairs.import_dependency') }} || ' of consumption (' || {{ percent('pairs.import_dependency_before') }}
+            || ' in ' || pairs.period_before || ') and come from few partners.' as message
     from pairs
-    where comparison = 'quarter' and strategic_dependency and not strategic_dependency_before
+    left join pairs as year_earlier
+        on year_earlier.comparison = 'year'
+        and year_earlier.level = pairs.level
+        and year_earlier.code = pairs.code
+        and year_earlier.period = pairs.period
+    where pairs.comparison = 'quarter' and pairs.strategic_dependency and not pairs.strategic_dependency_before
 
     union all
 
