@@ -25,6 +25,7 @@ from tests.conftest import TODAY
 PUBLISHED = (
     "product_independence", "area_independence", "product_leadership", "area_leadership",
     "regional_development", "project_progress", "sovereignty_index", "sovereignty_index_uncertainty",
+    "partner_exposure", "supply_stress", "risk_signals",
 )
 REGIONS = {"01": "Southern", "02": "Southern", "03": "Volga", "04": "Volga"}
 QUARTERS = ("2025-Q1", "2025-Q2")
@@ -119,8 +120,51 @@ def independence(cells: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def early_warning_marts(product_quarters: pl.DataFrame, area_quarters: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    """partner_exposure and supply_stress with one partner (CN) supplying a third of every cell's
+    imports, and risk_signals with a localisation and a dependency signal for every product and
+    area from Q1 to Q2 (thresholds do not matter to disclosure control), and a late region."""
+    cells = pl.concat([
+        product_quarters.select("period", "year", "quarter", "imports", "apparent_consumption", "import_dependency",
+                                "localisation", level=pl.lit("product"), code="okpd2", project_code="project_code"),
+        area_quarters.select("period", "year", "quarter", "imports", "apparent_consumption", "import_dependency",
+                             "localisation", level=pl.lit("area"), code="project_code", project_code="project_code"),
+    ])
+    exposure = cells.select(
+        "period", "year", "quarter", "level", "code", "project_code",
+        partner_type=pl.lit("country"), partner_code=pl.lit("CN"), partner_imports=pl.col("imports") / 3,
+        partner_countries=pl.lit(1), imports="imports", apparent_consumption="apparent_consumption",
+        consumption_share=ratio(pl.col("imports") / 3, "apparent_consumption"), import_share=pl.lit(1 / 3),
+        within_group_hhi=pl.lit(None, pl.Float64),
+    )
+    stress = exposure.select(
+        "period", "year", "quarter", "level", "code", "project_code", "partner_type", "partner_code", "partner_imports",
+        unmet_share="consumption_share",
+        import_dependency_after=ratio(pl.col("imports") * 2 / 3, pl.col("apparent_consumption") - pl.col("partner_imports")),
+        import_hhi_after=pl.lit(1.0),
+        strategic_dependency_before=pl.lit(False), strategic_dependency_after=pl.lit(False),
+        becomes_strategic_dependency=pl.lit(False), products_becoming_strategic=pl.lit(0),
+        output_share_affected=pl.lit(0.5),
+    )
+    before, after = (cells.filter(period=period) for period in QUARTERS)
+    pairs = after.join(before, on=["level", "code", "project_code"], suffix="_before")
+    signals = pl.concat([
+        pairs.select(
+            "period", "period_before", "level", "code", "project_code", subject=pl.lit(None, pl.String),
+            signal_type=pl.lit(signal_type), severity=pl.lit("medium"),
+            value_before=f"{figure}_before", value_after=figure, threshold=pl.lit(0.1), message=pl.lit(signal_type),
+        )
+        for signal_type, figure in (("localisation_fall", "localisation"), ("import_dependency_rise_quarter", "import_dependency"))
+    ] + [pl.DataFrame({
+        "period": [QUARTERS[-1]], "period_before": [None], "level": ["region"], "code": ["01"], "project_code": [None],
+        "subject": [None], "signal_type": ["report_late"], "severity": ["medium"], "value_before": [None],
+        "value_after": [None], "threshold": [None], "message": ["late"],
+    })], how="diagonal_relaxed")
+    return {"marts.partner_exposure": exposure, "marts.supply_stress": stress, "marts.risk_signals": signals}
+
+
 def write_marts(con: duckdb.DuckDBPyConnection, scenario: Scenario) -> None:
-    """The eight published marts, reference.regions and raw.producer of a scenario."""
+    """The eleven published marts, reference.regions and raw.producer of a scenario."""
     products = pl.DataFrame({"okpd2": list(scenario.products), "project_code": list(scenario.products.values())})
     products = products.with_row_index("rank").with_columns(imports=100.0 * (pl.col("rank") + 1), exports=pl.lit(10.0))
     periods = pl.DataFrame({"period": QUARTERS}).with_columns(
@@ -208,6 +252,7 @@ def write_marts(con: duckdb.DuckDBPyConnection, scenario: Scenario) -> None:
         "marts.project_progress": project_progress,
         "marts.sovereignty_index": sovereignty_index,
         "marts.sovereignty_index_uncertainty": uncertainty,
+        **early_warning_marts(product_quarters, area_quarters),
         "reference.regions": pl.DataFrame({"region_code": list(REGIONS), "federal_district": list(REGIONS.values())}),
         "raw.producer": rows.select("inn", "period", enterprise_name=pl.format("АО «Завод {}»", "inn")),
     }
@@ -306,6 +351,28 @@ def test_every_figure_of_a_confidential_cell_is_suppressed_and_customs_figures_s
     # the area is published, but its count of strategic dependencies would give a1's and a2's flags away
     area = frames["area_independence"].filter(project_code="AAA")
     assert area["output_value_flag"].null_count() == 2 and area["strategic_dependencies_flag"].to_list() == ["c", "c"]
+
+
+@pytest.mark.parametrize("marts", [PRIMARY], indirect=True)
+def test_early_warning_extracts_hide_what_gives_a_confidential_cell_away(marts):
+    frames = frames_of(marts)
+    statuses = suppress(marts, DisclosurePolicy())
+    hidden_products = {okpd2 for okpd2, hidden in statuses.product_years.select("okpd2", "suppressed").iter_rows() if hidden}
+    assert hidden_products  # the scenario has confidential products: the test would prove nothing otherwise
+    exposure = frames["partner_exposure"].filter(level="product")
+    for row in exposure.iter_rows(named=True):
+        hidden = row["code"] in hidden_products
+        assert (row["consumption_share_flag"] == "c") == hidden and (row["consumption_share"] is None) == hidden
+        assert row["partner_imports"] is not None and row["import_share"] is not None  # customs figures stay
+    stress = frames["supply_stress"].filter(level="product")
+    assert {r["code"] for r in stress.iter_rows(named=True) if r["unmet_share_flag"] == "c"} == hidden_products
+    # a signal about a confidential product is left out whole; the others, and late reports, stay
+    signals = frames["risk_signals"]
+    products = set(signals.filter(level="product")["code"])
+    assert products and not products & hidden_products
+    assert products == set(marts.sql("select okpd2 from marts.product_independence").pl()["okpd2"]) - hidden_products
+    assert signals.filter(signal_type="report_late").height == 1
+    assert not [column for column in signals.columns if column.endswith("_flag")]
 
 
 @pytest.mark.parametrize("marts", [PRIMARY], indirect=True)
@@ -505,6 +572,7 @@ def attack(extracts: dict[str, pl.DataFrame]) -> Attack:
             if column in row:
                 attacker.read(("Q", total, row["project_code"], row["year"]), row, column)
     read_yearly_ratios(attacker, frames, areas)
+    read_early_warning(attacker, frames)
 
     # additive relations: areas = their products, years = their quarters, areas = their regions
     for code, period in areas.select("project_code", "period").iter_rows():
@@ -562,6 +630,38 @@ def consumption(attacker: Attack, q: tuple, m: float | None, x: float | None, pu
         attacker.equation({q: d}, m - d * (m - x))
     if (s := published.get("self_sufficiency")) is not None:
         attacker.equation({q: 1 - s}, s * (m - x))
+
+
+def read_early_warning(attacker: Attack, frames: dict[str, pl.DataFrame]) -> None:
+    """Exposure, stress and signals: M_j / C, (M - M_j) / (C - M_j) and the values of a signal
+    give the cell's C (hence Q, with the public M and X) or its localisation."""
+    public = {}
+    for name, level, key in (("product_independence", "product", "okpd2"), ("area_independence", "area", "project_code")):
+        for row in frames[name].iter_rows(named=True):
+            public[(level, row[key], row["period"])] = (row["imports"], row["exports"])
+    for row in frames["partner_exposure"].iter_rows(named=True):
+        where = (row["level"], row["code"], row["period"])
+        m, x = public[where]
+        share, m_j = value(row, "consumption_share"), row["partner_imports"]
+        consumption(attacker, ("Q", *where), m, x, {
+            "consumption": value(row, "apparent_consumption") if "apparent_consumption" in row else None,
+            "import_dependency": share * m / m_j if share and m_j else None,
+        })
+    for row in frames["supply_stress"].iter_rows(named=True):
+        where = (row["level"], row["code"], row["period"])
+        m, x = public[where]
+        after, m_j = value(row, "import_dependency_after"), row["partner_imports"]
+        if after and m is not None:
+            consumption(attacker, ("Q", *where), m, x, {"consumption": m_j + (m - m_j) / after})
+    for row in frames["risk_signals"].iter_rows(named=True):
+        for period, figure in ((row["period_before"], row["value_before"]), (row["period"], row["value_after"])):
+            where = (row["level"], row["code"], period)
+            if figure is None or where not in public:
+                continue
+            if row["signal_type"].startswith(("import_dependency", "strategic_dependency")):
+                consumption(attacker, ("Q", *where), *public[where], {"import_dependency": figure})
+            elif row["signal_type"] == "localisation_fall":
+                attacker.equation({("imp", *where): 1.0, ("comp", *where): -(1 - figure)})
 
 
 def unclamped(row: dict, pillar: str) -> float | None:

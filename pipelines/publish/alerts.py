@@ -8,8 +8,6 @@ webhook receives one JSON POST per release with new high-severity signals
 logged and never fails the release.
 """
 
-from __future__ import annotations
-
 import json
 import urllib.error
 import urllib.request
@@ -74,8 +72,8 @@ class Delivery:
 def post_signals(url: str, release_id: str, signals: list[dict], timeout: float = ALERT_TIMEOUT_SECONDS) -> Delivery:
     """One JSON POST of the signals to url. Never raises for an unreachable or failing receiver."""
     body = json.dumps({"release_id": release_id, "signals": signals}, ensure_ascii=False).encode()
-    request = urllib.request.Request(url, data=body, method="POST", headers={"Content-Type": "application/json"})
     try:
+        request = urllib.request.Request(url, data=body, method="POST", headers={"Content-Type": "application/json"})
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return Delivery(True, f"HTTP {response.status}")
     except urllib.error.HTTPError as error:
