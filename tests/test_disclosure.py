@@ -17,6 +17,7 @@ import pyarrow.parquet as pq
 import pytest
 import scipy.linalg
 
+from pipelines import demo
 from pipelines.cli import main
 from pipelines.publish.disclosure import DisclosurePolicy, complement_suppression, suppress
 from pipelines.publish.extracts import CELL_FIGURES, build_extracts
@@ -890,6 +891,19 @@ def test_the_attacker_recovers_a_demo_value_when_a_complement_is_published(demo_
 
 
 @pytest.mark.slow
+def test_the_demo_release_shows_the_planted_changes_at_high_severity(demo_warehouse):
+    """docs/demo.md: a partner's surge, a localisation drop and a slipping project, in the latest
+    quarter (and year); the signals survive disclosure control (the products are not confidential)."""
+    signals = build_extracts(demo_warehouse, DisclosurePolicy())["risk_signals"].frame
+    latest = demo_warehouse.sql("select max(period) from marts.product_independence").fetchone()[0]
+    high = set(signals.filter(severity="high").select("period", "signal_type", "code", "subject").iter_rows())
+    surge = signals.filter(signal_type="partner_share_rise", code=demo.SURGE_PRODUCT, period=latest, severity="high")
+    assert surge.height == 1 and surge["value_after"][0] == pytest.approx(demo.SURGE_SHARE, abs=0.01)
+    assert (latest, "localisation_fall", demo.LOCALISATION_DROP_PRODUCT, None) in high
+    area, indicator = demo.SLIPPING_TARGET
+    assert (latest[:4], "project_status_worse", area, indicator) in high
+
+
 def test_no_enterprise_identity_in_the_demo_extracts(demo_warehouse, tmp_path):
     extracts = build_extracts(demo_warehouse, DisclosurePolicy())
     assert_no_enterprise_identity(demo_warehouse, extracts, tmp_path)
