@@ -26,7 +26,7 @@ from tests.conftest import TODAY
 PUBLISHED = (
     "product_independence", "area_independence", "product_leadership", "area_leadership",
     "regional_development", "project_progress", "sovereignty_index", "sovereignty_index_uncertainty",
-    "partner_exposure", "supply_stress", "risk_signals",
+    "partner_exposure", "partner_exposure_yearly", "supply_stress", "risk_signals",
 )
 REGIONS = {"01": "Southern", "02": "Southern", "03": "Volga", "04": "Volga"}
 QUARTERS = ("2025-Q1", "2025-Q2")
@@ -161,7 +161,14 @@ def early_warning_marts(product_quarters: pl.DataFrame, area_quarters: pl.DataFr
         "subject": [None], "signal_type": ["report_late"], "severity": ["medium"], "value_before": [None],
         "value_after": [None], "threshold": [None], "message": ["late"],
     })], how="diagonal_relaxed")
-    return {"marts.partner_exposure": exposure, "marts.supply_stress": stress, "marts.risk_signals": signals}
+    yearly = exposure.group_by("year", "level", "code", "project_code", "partner_type", "partner_code").agg(
+        pl.col("partner_imports", "imports", "apparent_consumption").sum(), quarters_reported=pl.len(),
+    ).with_columns(
+        partner_countries=pl.lit(1), consumption_share=ratio("partner_imports", "apparent_consumption"),
+        import_share=ratio("partner_imports", "imports"), within_group_hhi=pl.lit(None, pl.Float64),
+    )
+    return {"marts.partner_exposure": exposure, "marts.partner_exposure_yearly": yearly, "marts.supply_stress": stress,
+            "marts.risk_signals": signals}
 
 
 def write_marts(con: duckdb.DuckDBPyConnection, scenario: Scenario) -> None:
@@ -648,6 +655,18 @@ def read_early_warning(attacker: Attack, frames: dict[str, pl.DataFrame]) -> Non
             "consumption": value(row, "apparent_consumption") if "apparent_consumption" in row else None,
             "import_dependency": share * m / m_j if share and m_j else None,
         })
+    yearly_trade = {}
+    for (level, code, year), rows in pl.concat(
+        [frames["product_independence"].select("okpd2", "year", "imports", "exports").rename({"okpd2": "code"}).with_columns(level=pl.lit("product")),
+         frames["area_independence"].select("project_code", "year", "imports", "exports").rename({"project_code": "code"}).with_columns(level=pl.lit("area"))],
+        how="diagonal",
+    ).group_by("level", "code", "year"):
+        yearly_trade[(level, code, year)] = (rows["imports"].sum(), rows["exports"].sum())
+    for row in frames["partner_exposure_yearly"].iter_rows(named=True):
+        m, x = yearly_trade[(row["level"], row["code"], row["year"])]
+        share, m_j = value(row, "consumption_share"), row["partner_imports"]
+        q = ("Q", "product-year" if row["level"] == "product" else "area-year", row["code"], row["year"])
+        consumption(attacker, q, m, x, {"import_dependency": share * m / m_j if share and m_j else None})
     for row in frames["supply_stress"].iter_rows(named=True):
         where = (row["level"], row["code"], row["period"])
         m, x = public[where]

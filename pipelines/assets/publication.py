@@ -31,6 +31,7 @@ PUBLISHED_EXTRACTS = (
     "sovereignty_index_uncertainty",
     # issue #13, early warning (docs/early_warning.md)
     "partner_exposure",
+    "partner_exposure_yearly",
     "supply_stress",
     "risk_signals",
 )

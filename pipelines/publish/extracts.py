@@ -234,6 +234,7 @@ EXTRACTS: dict[str, tuple[list[str], Callable[[pl.DataFrame, Suppression, Disclo
     "sovereignty_index_uncertainty": (["year", "project_code"], _sovereignty_index_uncertainty),
     # issue #13, early warning (docs/early_warning.md)
     "partner_exposure": (["period", "level", "code", "partner_type", "partner_code"], _partner_exposure),
+    "partner_exposure_yearly": (["year", "level", "code", "partner_type", "partner_code"], _partner_exposure),
     "supply_stress": (["period", "level", "code", "partner_type", "partner_code"], _supply_stress),
     "risk_signals": (["period", "level", "code", "signal_type", "subject"], _risk_signals),
 }
