@@ -914,7 +914,7 @@ def test_the_demo_release_shows_the_planted_changes_at_high_severity(demo_wareho
     """docs/demo.md: a partner's surge, a localisation drop and a slipping project, in the latest
     quarter (and year); the signals survive disclosure control (the products are not confidential)."""
     signals = build_extracts(demo_warehouse, DisclosurePolicy())["risk_signals"].frame
-    latest = demo_warehouse.execute("select max(period) from marts.product_independence").fetchone()[0]
+    latest = demo_warehouse.execute("select max(period) from marts.product_independence").fetchall()[0][0]
     high = set(signals.filter(severity="high").select("period", "signal_type", "code", "subject").iter_rows())
     surge = signals.filter(signal_type="partner_share_rise", code=demo.SURGE_PRODUCT, period=latest, severity="high")
     assert surge.height == 1 and surge["value_after"][0] == pytest.approx(demo.SURGE_SHARE, abs=0.01)
