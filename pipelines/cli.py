@@ -222,6 +222,16 @@ def print_warnings(con: duckdb.DuckDBPyConnection) -> None:
             print(f"  ... and {len(details) - 20} more warnings (marts.data_quality, the release's manifest)")
 
 
+def print_new_signals(settings: Settings, con: duckdb.DuckDBPyConnection, release_id: str) -> None:
+    """The release's new high-severity risk signals (docs/early_warning.md), as the alert sends them."""
+    from pipelines.publish.alerts import new_high_signals, previous_release
+
+    signals = new_high_signals(settings.published, release_id, previous_release(con, release_id))
+    print(f"\nNew high-severity risk signals: {len(signals) or 'none'}")
+    for signal in signals:
+        print(f"  {signal['period']} {signal['signal_type']}: {signal['message']}")
+
+
 def publication_of_run(con: duckdb.DuckDBPyConnection, run_id: str) -> tuple | None:
     return con.execute(
         "select outcome, release_id, reason, failed_checks from audit.publications where run_id = ? order by attempt_id desc limit 1",
@@ -389,6 +399,8 @@ def report_run(settings: Settings, result: dg.ExecuteInProcessResult, log_path: 
         if publication and publication[0] != "blocked":
             print_headlines(con, settings.published / publication[1])
             print_warnings(con)
+        if publication and publication[0] == "published":
+            print_new_signals(settings, con, publication[1])
     print_checks(result)
     failures = [(event.step_key, event.step_failure_data.error.message.strip())
                 for event in result.all_events if event.is_step_failure]

@@ -208,6 +208,19 @@ PRODUCTS = {
 }
 DEFAULT_PRODUCT = Product(100)
 
+# Changes planted in the latest quarter (or year) for the early-warning signals (docs/demo.md,
+# docs/early_warning.md); everything else changes only by trend and noise.
+# A partner's surge: the product's second import partner supplies this share of its imports
+# (the others share the rest in their usual proportions); total imports are as drawn.
+SURGE_PRODUCT, SURGE_SHARE = "28.30.59", 0.75
+# A localisation drop: every producer of the product imports half of the components it used to
+# make at home.
+LOCALISATION_DROP_PRODUCT, LOCALISATION_KEPT = "28.41.21", 0.5
+# A project slipping: the target of this (area, flow indicator) is met comfortably every year
+# (actual = target / TARGET_EASY) except the latest, where it is out of reach (target / actual =
+# TARGET_OUT_OF_REACH, below 90 %: off track).
+SLIPPING_TARGET, TARGET_EASY, TARGET_OUT_OF_REACH = ("MPA", "investment"), 0.9, 1.3
+
 # Relative weight of regions as locations of industry; regions not listed get OTHER_REGION.
 REGION_WEIGHTS = {
     "77": 18, "50": 10, "78": 9, "16": 6, "66": 6, "54": 4, "52": 4, "63": 4, "59": 3, "74": 4,
@@ -1175,10 +1188,22 @@ def write_producer_reports(world: World, inbox: Inbox) -> Totals:
     for (t, g), group_plans in _grouped(plans):
         rows = _active_rows(world, t).filter(pl.col("group") == g)
         frame = _producer_quarter(rows, t, world.quarters[t], _rng(world.seed, "producer", t, g))
+        if t == len(world.quarters) - 1:
+            frame = _drop_localisation(frame)
         totals.add(frame, rows, t)
         for plan in group_plans:
             _write_producer_file(world, inbox, plan, frame.slice(plan.start, plan.stop - plan.start))
     return totals
+
+
+def _drop_localisation(frame: pl.DataFrame) -> pl.DataFrame:
+    """The planted localisation drop: LOCALISATION_DROP_PRODUCT's domestic components halve."""
+    domestic = pl.col("components_cost") - pl.col("imported_components_cost")
+    return frame.with_columns(
+        imported_components_cost=pl.when(pl.col("okpd2") == LOCALISATION_DROP_PRODUCT)
+        .then((pl.col("components_cost") - domestic * LOCALISATION_KEPT).round(1))
+        .otherwise(pl.col("imported_components_cost"))
+    )
 
 
 def _grouped(plans: list[ProducerFile]):
@@ -1303,8 +1328,10 @@ def write_trade_reports(world: World, totals: Totals, inbox: Inbox) -> tuple[np.
         label = world.quarters[t]
         imports[:, t], exports[:, t] = 0.0, 0.0
         available = [p for p in range(len(world.products)) if world.product_from[p] <= t]
-        # A product or two without any customs row this quarter: its imports are 0, not NULL.
-        quiet = set(rng.choice([p for p in available if dependency[p] < 0.3], 1 + int(rng.integers(2))).tolist())
+        # A product or two without any customs row this quarter: its imports are 0, not NULL. Only
+        # nearly self-sufficient products, so that a quarter without their small imports is not a
+        # swing of their import dependency (an early-warning signal).
+        quiet = set(rng.choice([p for p in available if dependency[p] < 0.1], 1 + int(rng.integers(2))).tolist())
         records = []
         for p in available:
             if p in quiet:
@@ -1319,6 +1346,8 @@ def write_trade_reports(world: World, totals: Totals, inbox: Inbox) -> tuple[np.
                 ("import", partners, rng.dirichlet(typical * 300 + 0.01) * total_imports),
                 ("export", buyers, rng.dirichlet(np.ones(len(buyers))) * total_exports),
             ):
+                if flow == "import" and world.products[p] == SURGE_PRODUCT and t == len(world.quarters) - 1:
+                    split = _surge(split)
                 values = np.round(split, 1)
                 records += [(label, world.products[p], c, flow, v) for c, v in zip(countries, values.tolist()) if v > 0]
                 (imports if flow == "import" else exports)[p, t] = values.sum()
@@ -1332,6 +1361,13 @@ def write_trade_reports(world: World, totals: Totals, inbox: Inbox) -> tuple[np.
         inbox.report("trade", f"customs_{label.replace('-', '')}", frame, style, (t, 3), {"quarters": [label]},
                      title=_spell_quarter(label, style), defects=hits)
     return imports, exports
+
+
+def _surge(split: np.ndarray) -> np.ndarray:
+    """The planted partner surge: the second partner takes SURGE_SHARE of the imports, the
+    others keep their proportions of the rest."""
+    total, others = split.sum(), np.delete(split, 1)
+    return np.insert(others / others.sum() * total * (1 - SURGE_SHARE), 1, total * SURGE_SHARE)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1494,29 +1530,42 @@ def _significant(values: np.ndarray, digits: int) -> np.ndarray:
 
 def write_targets(world: World, totals: Totals, customs: tuple[np.ndarray, np.ndarray], regional: dict,
                   inbox: Inbox) -> None:
-    """Targets near what the data will show, some above and some below, so statuses are mixed."""
+    """Targets near what the data will show, some above and some below, so statuses are mixed.
+    Each (area, indicator) has one ambition for every year (a target's ratio to what the data
+    show, or a fixed level), so that a status changes from one year to the next only when the data
+    do, as with real targets; SLIPPING_TARGET is the planted exception."""
     rng = _rng(world.seed, "targets")
     flows = ("facilities_launched", "investment", "jobs_created", "specialists_trained")
     rows = []
     for a, area in enumerate(world.areas):
         products = [p for p, x in enumerate(world.product_area) if x == area]
+        indicators = world.cat.indicators["indicator_code"].to_list()
+        ambition = {
+            indicator: float(rng.uniform(0.8, 1.3) if indicator in flows else rng.uniform(0.93, 1.15))
+            for indicator in indicators
+        }
+        index_target = round(float(rng.uniform(40, 80)) * 2) / 2
+        leadership_target = round(float(rng.uniform(0.3, 0.9)) * 20) / 20
         for year in world.years:
             if not world.area_available(area, year):
                 continue
             t = [i for i, q in enumerate(world.quarters) if int(q[:4]) == year]
             ratios = _area_ratios(totals, customs, products, t)
-            for indicator in world.cat.indicators["indicator_code"]:
+            for indicator in indicators:
                 if indicator in flows:
                     # Compared pro rata in a partial year; a target above actual / 0.9 is off track.
                     annual = regional["sums"][a, t, flows.index(indicator)].sum() * 4 / len(t)
-                    target = annual * rng.uniform(0.8, 1.3)
+                    factor = ambition[indicator]
+                    if (area, indicator) == SLIPPING_TARGET:
+                        factor = TARGET_OUT_OF_REACH if year == world.years[-1] else TARGET_EASY
+                    target = annual * factor
                     value = round(target, 1) if indicator == "investment" else max(round(target), 1)
                 elif indicator in ratios:
-                    value = round(float(np.clip(ratios[indicator] * rng.uniform(0.93, 1.15), 0.3, 0.95)), 2)
+                    value = round(float(np.clip(ratios[indicator] * ambition[indicator], 0.3, 0.95)), 2)
                 elif indicator == "sovereignty_index":
-                    value = round(float(rng.uniform(40, 80)) * 2) / 2
+                    value = index_target
                 else:  # leadership_share, which needs the whole leadership computation
-                    value = round(float(rng.uniform(0.3, 0.9)) * 20) / 20
+                    value = leadership_target
                 rows.append((area, indicator, year, float(value)))
     frame = pl.DataFrame(rows, schema=KINDS["targets"].column_names, orient="row")
     years = world.years

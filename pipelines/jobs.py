@@ -43,14 +43,15 @@ PUBLISH_JOB = "sovereignty_publish"
 RELEASE = dg.AssetKey(["published", "release"])
 
 
-def publish_job(checks: list[dg.AssetChecksDefinition]) -> dg.UnresolvedAssetJobDefinition:
+def publish_job(checks: list[dg.AssetChecksDefinition], alerts: dg.AssetChecksDefinition) -> dg.UnresolvedAssetJobDefinition:
     """The marts as they are, checked again and published, without ingesting or rebuilding:
     after a blocked release was put right in the warehouse, or when the disclosure settings
-    changed. The same blocking checks stand in front of the release as in the main job."""
+    changed. The same blocking checks stand in front of the release as in the main job, and the
+    release's new high-severity signals are raised as after a main run (alerts)."""
     blocking = [c for c in checks if all(spec.blocking for spec in c.check_specs)]
     return dg.define_asset_job(
         PUBLISH_JOB,
-        selection=dg.AssetSelection.assets(RELEASE) | dg.AssetSelection.checks(*blocking),
+        selection=dg.AssetSelection.assets(RELEASE) | dg.AssetSelection.checks(*blocking, alerts),
         description="Check the warehouse again with the blocking quality checks and publish a release.",
     )
 

@@ -6,11 +6,14 @@ installation; tests use a temporary one.
 
 from __future__ import annotations
 
+import json
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+
+import yaml
 
 from pipelines.publish.disclosure import DisclosurePolicy
 
@@ -41,6 +44,14 @@ def env_setting(name: str, default, parse):
         raise SettingsError(f"{name}={text!r} is not a valid value (default: {default})") from None
 
 
+# The thresholds of the early-warning marts (risk_signals, supply_stress) and their defaults, which
+# live in one place: the var early_warning of dbt_project.yml. Each can be set with
+# SOVEREIGNTY_SIGNAL_<NAME> (SOVEREIGNTY_SIGNAL_IMPORT_DEPENDENCY_RISE=0.05) and reaches dbt as --vars.
+EARLY_WARNING_DEFAULTS: dict[str, float] = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text())["vars"]["early_warning"]
+# Seconds to wait for the alert webhook before giving up (a slow receiver must not hold a run).
+ALERT_TIMEOUT_SECONDS = 10
+
+
 @dataclass(frozen=True)
 class Settings:
     home: Path
@@ -57,6 +68,11 @@ class Settings:
     # and secondary suppression by optimisation gets this many seconds before the fallback.
     disclosure_solver_time_limit: float
     lock_wait_seconds: float = DEFAULT_LOCK_WAIT_SECONDS  # for readers to close the warehouse
+    # The URL that receives new high-severity risk signals as a JSON POST after each release;
+    # None: no alerts are sent (docs/early_warning.md).
+    alert_webhook: str | None = None
+    # Thresholds of the early-warning marts, EARLY_WARNING_DEFAULTS with the environment's overrides.
+    early_warning: dict[str, float] = field(default_factory=lambda: dict(EARLY_WARNING_DEFAULTS))
 
     @property
     def warehouse(self) -> Path:
@@ -93,6 +109,11 @@ class Settings:
             disclosure_solver_time_limit=env_setting("SOVEREIGNTY_DISCLOSURE_TIME_LIMIT", defaults.solver_time_limit,
                                                      POSITIVE_SECONDS),
             lock_wait_seconds=env_setting("SOVEREIGNTY_LOCK_WAIT_SECONDS", DEFAULT_LOCK_WAIT_SECONDS, SECONDS),
+            alert_webhook=env_setting("SOVEREIGNTY_ALERT_WEBHOOK", None, str),
+            early_warning={
+                name: env_setting(f"SOVEREIGNTY_SIGNAL_{name.upper()}", default, NON_NEGATIVE)
+                for name, default in EARLY_WARNING_DEFAULTS.items()
+            },
         )
 
     @property
@@ -103,6 +124,10 @@ class Settings:
             self.disclosure_protection,
             self.disclosure_solver_time_limit,
         )
+
+    def dbt_vars(self) -> list[str]:
+        """The --vars argument of dbt build: the settings dbt models read with var()."""
+        return ["--vars", json.dumps({"early_warning": self.early_warning}, sort_keys=True)]
 
     def export_for_dbt(self) -> dict[str, str]:
         """Environment for the dbt subprocess: profiles.yml reads the warehouse path from it."""
@@ -130,6 +155,7 @@ def checked(parse, valid, meaning: str):
 
 POSITIVE_INTEGER = checked(int, lambda value: value > 0, "a whole number above 0")
 SECONDS = checked(float, lambda value: value >= 0, "a number of seconds")
+NON_NEGATIVE = checked(float, lambda value: value >= 0, "a number of 0 or more")
 POSITIVE_SECONDS = checked(float, lambda value: value > 0, "a number of seconds above 0")
 SHARE = checked(float, lambda value: 0 < value <= 1, "a share above 0 and at most 1")
 PROTECTION = checked(float, lambda value: 0 <= value < 1, "a share from 0 up to (not including) 1")

@@ -21,6 +21,7 @@ import scipy.sparse
 from scipy.optimize import linprog
 from scipy.sparse.csgraph import connected_components
 
+from pipelines import demo
 from pipelines.cli import main
 from pipelines.publish.audit import audit_release
 from pipelines.publish.disclosure import DisclosurePolicy, complement_suppression, suppress, whole_unit_suppression
@@ -30,6 +31,7 @@ from tests.conftest import TODAY
 PUBLISHED = (
     "product_independence", "area_independence", "product_leadership", "area_leadership",
     "regional_development", "project_progress", "sovereignty_index", "sovereignty_index_uncertainty",
+    "partner_exposure", "partner_exposure_yearly", "supply_stress", "risk_signals",
 )
 REGIONS = {"01": "Southern", "02": "Southern", "03": "Volga", "04": "Volga"}
 QUARTERS = ("2025-Q1", "2025-Q2")
@@ -124,8 +126,58 @@ def independence(cells: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def early_warning_marts(product_quarters: pl.DataFrame, area_quarters: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    """partner_exposure and supply_stress with one partner (CN) supplying a third of every cell's
+    imports, and risk_signals with a localisation and a dependency signal for every product and
+    area from Q1 to Q2 (thresholds do not matter to disclosure control), and a late region."""
+    cells = pl.concat([
+        product_quarters.select("period", "year", "quarter", "imports", "apparent_consumption", "import_dependency",
+                                "localisation", level=pl.lit("product"), code="okpd2", project_code="project_code"),
+        area_quarters.select("period", "year", "quarter", "imports", "apparent_consumption", "import_dependency",
+                             "localisation", level=pl.lit("area"), code="project_code", project_code="project_code"),
+    ])
+    exposure = cells.select(
+        "period", "year", "quarter", "level", "code", "project_code",
+        partner_type=pl.lit("country"), partner_code=pl.lit("CN"), partner_imports=pl.col("imports") / 3,
+        partner_countries=pl.lit(1), imports="imports", apparent_consumption="apparent_consumption",
+        consumption_share=ratio(pl.col("imports") / 3, "apparent_consumption"), import_share=pl.lit(1 / 3),
+        within_group_hhi=pl.lit(None, pl.Float64),
+    )
+    stress = exposure.select(
+        "period", "year", "quarter", "level", "code", "project_code", "partner_type", "partner_code", "partner_imports",
+        unmet_share="consumption_share",
+        import_dependency_after=ratio(pl.col("imports") * 2 / 3, pl.col("apparent_consumption") - pl.col("partner_imports")),
+        import_hhi_after=pl.lit(1.0),
+        strategic_dependency_before=pl.lit(False), strategic_dependency_after=pl.lit(False),
+        becomes_strategic_dependency=pl.lit(False), products_becoming_strategic=pl.lit(0),
+        output_share_affected=pl.lit(0.5),
+    )
+    before, after = (cells.filter(period=period) for period in QUARTERS)
+    pairs = after.join(before, on=["level", "code", "project_code"], suffix="_before")
+    signals = pl.concat([
+        pairs.select(
+            "period", "period_before", "level", "code", "project_code", subject=pl.lit(None, pl.String),
+            signal_type=pl.lit(signal_type), severity=pl.lit("medium"),
+            value_before=f"{figure}_before", value_after=figure, threshold=pl.lit(0.1), message=pl.lit(signal_type),
+        )
+        for signal_type, figure in (("localisation_fall", "localisation"), ("import_dependency_rise_quarter", "import_dependency"))
+    ] + [pl.DataFrame({
+        "period": [QUARTERS[-1]], "period_before": [None], "level": ["region"], "code": ["01"], "project_code": [None],
+        "subject": [None], "signal_type": ["report_late"], "severity": ["medium"], "value_before": [None],
+        "value_after": [None], "threshold": [None], "message": ["late"],
+    })], how="diagonal_relaxed")
+    yearly = exposure.group_by("year", "level", "code", "project_code", "partner_type", "partner_code").agg(
+        pl.col("partner_imports", "imports", "apparent_consumption").sum(), quarters_reported=pl.len(),
+    ).with_columns(
+        partner_countries=pl.lit(1), consumption_share=ratio("partner_imports", "apparent_consumption"),
+        import_share=ratio("partner_imports", "imports"), within_group_hhi=pl.lit(None, pl.Float64),
+    )
+    return {"marts.partner_exposure": exposure, "marts.partner_exposure_yearly": yearly, "marts.supply_stress": stress,
+            "marts.risk_signals": signals}
+
+
 def write_marts(con: duckdb.DuckDBPyConnection, scenario: Scenario) -> None:
-    """The eight published marts, reference.regions and raw.producer of a scenario."""
+    """The eleven published marts, reference.regions and raw.producer of a scenario."""
     products = pl.DataFrame({"okpd2": list(scenario.products), "project_code": list(scenario.products.values())})
     products = products.with_row_index("rank").with_columns(imports=100.0 * (pl.col("rank") + 1), exports=pl.lit(10.0))
     periods = pl.DataFrame({"period": QUARTERS}).with_columns(
@@ -219,6 +271,7 @@ def write_marts(con: duckdb.DuckDBPyConnection, scenario: Scenario) -> None:
         "marts.project_progress": project_progress,
         "marts.sovereignty_index": sovereignty_index,
         "marts.sovereignty_index_uncertainty": uncertainty,
+        **early_warning_marts(product_quarters, area_quarters),
         "reference.regions": pl.DataFrame({"region_code": list(REGIONS), "federal_district": list(REGIONS.values())}),
         "raw.producer": rows.select("inn", "period", enterprise_name=pl.format("АО «Завод {}»", "inn")),
     }
@@ -319,6 +372,38 @@ def test_every_figure_of_a_confidential_cell_is_suppressed_and_customs_figures_s
     # the area is published, but its count of strategic dependencies would give a1's and a2's flags away
     area = frames["area_independence"].filter(project_code="AAA")
     assert area["output_value_flag"].null_count() == 2 and area["strategic_dependencies_flag"].to_list() == ["c", "c"]
+
+
+@pytest.mark.parametrize("marts", [PRIMARY], indirect=True)
+def test_early_warning_extracts_hide_what_gives_a_confidential_cell_away(marts):
+    """Exposure and stress rows follow their product-quarter's status; a signal about a hidden
+    product-quarter (in either period compared) is left out whole, every other one is published."""
+    frames = frames_of(marts)
+    statuses = suppress(marts, DisclosurePolicy())
+    hidden = {(okpd2, period) for okpd2, period, suppressed
+              in statuses.product_quarters.select("okpd2", "period", "suppressed").iter_rows() if suppressed}
+    assert hidden  # the scenario has confidential products: the test would prove nothing otherwise
+    exposure = frames["partner_exposure"].filter(level="product")
+    assert exposure.height
+    for row in exposure.iter_rows(named=True):
+        secret = (row["code"], row["period"]) in hidden
+        assert (row["consumption_share_flag"] == "c") == secret and (row["consumption_share"] is None) == secret
+        assert row["partner_imports"] is not None and row["import_share"] is not None  # customs figures stay
+    for row in frames["supply_stress"].filter(level="product").iter_rows(named=True):
+        assert (row["unmet_share_flag"] == "c") == ((row["code"], row["period"]) in hidden)
+    cell_signals = ("strategic_dependency_new", "import_dependency_rise_quarter", "import_dependency_rise_year",
+                    "localisation_fall", "domestic_technology_fall")
+    mart = marts.sql("select * from marts.risk_signals").pl()
+    about_hidden = pl.struct("code", "period").map_elements(lambda r: (r["code"], r["period"]) in hidden, return_dtype=pl.Boolean)
+    before_hidden = pl.struct("code", "period_before").map_elements(
+        lambda r: (r["code"], r["period_before"]) in hidden, return_dtype=pl.Boolean)
+    left_out = (pl.col("level") == "product") & pl.col("signal_type").is_in(cell_signals) & (about_hidden | before_hidden)
+    expected = mart.filter(~left_out.fill_null(False))
+    signals = frames["risk_signals"]
+    assert mart.height > expected.height > 0  # some signals are left out, some published
+    assert signals.select(sorted(expected.columns)).sort(pl.all()).equals(expected.select(sorted(expected.columns)).sort(pl.all()))
+    assert signals.filter(signal_type="report_late").height == 1
+    assert not [column for column in signals.columns if column.endswith("_flag")]
 
 
 @pytest.mark.parametrize("marts", [PRIMARY], indirect=True)
@@ -550,6 +635,7 @@ def attack(extracts: dict[str, pl.DataFrame]) -> Attack:
             if column in row:
                 attacker.read(("Q", total, row["project_code"], row["year"]), row, column)
     read_yearly_ratios(attacker, frames, areas)
+    read_early_warning(attacker, frames)
 
     # additive relations: areas = their products, years = their quarters, areas = their regions
     for code, period in areas.select("project_code", "period").iter_rows():
@@ -607,6 +693,50 @@ def consumption(attacker: Attack, q: tuple, m: float | None, x: float | None, pu
         attacker.equation({q: d}, m - d * (m - x))
     if (s := published.get("self_sufficiency")) is not None:
         attacker.equation({q: 1 - s}, s * (m - x))
+
+
+def read_early_warning(attacker: Attack, frames: dict[str, pl.DataFrame]) -> None:
+    """Exposure, stress and signals: M_j / C, (M - M_j) / (C - M_j) and the values of a signal
+    give the cell's C (hence Q, with the public M and X) or its localisation."""
+    public = {}
+    for name, level, key in (("product_independence", "product", "okpd2"), ("area_independence", "area", "project_code")):
+        for row in frames[name].iter_rows(named=True):
+            public[(level, row[key], row["period"])] = (row["imports"], row["exports"])
+    for row in frames["partner_exposure"].iter_rows(named=True):
+        where = (row["level"], row["code"], row["period"])
+        m, x = public[where]
+        share, m_j = value(row, "consumption_share"), row["partner_imports"]
+        consumption(attacker, ("Q", *where), m, x, {
+            "consumption": value(row, "apparent_consumption") if "apparent_consumption" in row else None,
+            "import_dependency": share * m / m_j if share and m_j else None,
+        })
+    yearly_trade = {}
+    for (level, code, year), rows in pl.concat(
+        [frames["product_independence"].select("okpd2", "year", "imports", "exports").rename({"okpd2": "code"}).with_columns(level=pl.lit("product")),
+         frames["area_independence"].select("project_code", "year", "imports", "exports").rename({"project_code": "code"}).with_columns(level=pl.lit("area"))],
+        how="diagonal",
+    ).group_by("level", "code", "year"):
+        yearly_trade[(level, code, year)] = (rows["imports"].sum(), rows["exports"].sum())
+    for row in frames["partner_exposure_yearly"].iter_rows(named=True):
+        m, x = yearly_trade[(row["level"], row["code"], row["year"])]
+        share, m_j = value(row, "consumption_share"), row["partner_imports"]
+        q = ("Q", "product-year" if row["level"] == "product" else "area-year", row["code"], row["year"])
+        consumption(attacker, q, m, x, {"import_dependency": share * m / m_j if share and m_j else None})
+    for row in frames["supply_stress"].iter_rows(named=True):
+        where = (row["level"], row["code"], row["period"])
+        m, x = public[where]
+        after, m_j = value(row, "import_dependency_after"), row["partner_imports"]
+        if after and m is not None:
+            consumption(attacker, ("Q", *where), m, x, {"consumption": m_j + (m - m_j) / after})
+    for row in frames["risk_signals"].iter_rows(named=True):
+        for period, figure in ((row["period_before"], row["value_before"]), (row["period"], row["value_after"])):
+            where = (row["level"], row["code"], period)
+            if figure is None or where not in public:
+                continue
+            if row["signal_type"].startswith(("import_dependency", "strategic_dependency")):
+                consumption(attacker, ("Q", *where), *public[where], {"import_dependency": figure})
+            elif row["signal_type"] == "localisation_fall":
+                attacker.equation({("imp", *where): 1.0, ("comp", *where): -(1 - figure)})
 
 
 def unclamped(row: dict, pillar: str) -> float | None:
@@ -843,6 +973,19 @@ def test_the_attacker_recovers_a_demo_value_when_a_complement_is_published(demo_
 
 
 @pytest.mark.slow
+def test_the_demo_release_shows_the_planted_changes_at_high_severity(demo_warehouse):
+    """docs/demo.md: a partner's surge, a localisation drop and a slipping project, in the latest
+    quarter (and year); the signals survive disclosure control (the products are not confidential)."""
+    signals = build_extracts(demo_warehouse, DisclosurePolicy())["risk_signals"].frame
+    latest = demo_warehouse.execute("select max(period) from marts.product_independence").fetchall()[0][0]
+    high = set(signals.filter(severity="high").select("period", "signal_type", "code", "subject").iter_rows())
+    surge = signals.filter(signal_type="partner_share_rise", code=demo.SURGE_PRODUCT, period=latest, severity="high")
+    assert surge.height == 1 and surge["value_after"][0] == pytest.approx(demo.SURGE_SHARE, abs=0.01)
+    assert (latest, "localisation_fall", demo.LOCALISATION_DROP_PRODUCT, None) in high
+    area, indicator = demo.SLIPPING_TARGET
+    assert (latest[:4], "project_status_worse", area, indicator) in high
+
+
 def test_no_enterprise_identity_in_the_demo_extracts(demo_warehouse, tmp_path):
     extracts = build_extracts(demo_warehouse, DisclosurePolicy())
     assert_no_enterprise_identity(demo_warehouse, extracts, tmp_path)

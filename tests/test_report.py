@@ -34,6 +34,7 @@ EXPECTED_MARKS = {
     "leadership-bands": 4,  # MPA leader + comparable, TRM lagging + not assessed
     "project-progress": 4,  # one cell per (area, indicator)
     "regional-ranking": 2,  # the two regions that reported investment
+    "partner-exposure": 5,  # 2025-Q4: MPA from CN, DE, TR; TRM from CN, BY (2025-Q3 and product rows not drawn)
 }
 
 MANIFEST = {
@@ -114,7 +115,32 @@ def extracts() -> dict[str, pl.DataFrame]:
         "facilities_launched": [2, 1, None], "investment": money([1500.5, 2500.0, None]), "jobs_created": [30, 10, None],
         "specialists_trained": [5, 7, None], "output_value": money([None, 800.0, None]), "output_value_flag": [C, None, None],
     })
+    exposure = pl.DataFrame({
+        "period": ["2025-Q3", "2025-Q4", "2025-Q4", "2025-Q4", "2025-Q4", "2025-Q4", "2025-Q4"],
+        "level": ["area", "area", "area", "area", "area", "area", "product"],
+        "code": ["MPA", "MPA", "MPA", "MPA", "TRM", "TRM", "29.10.22"],
+        "project_code": ["MPA", "MPA", "MPA", "MPA", "TRM", "TRM", "TRM"],
+        "partner_type": ["country"] * 7,
+        "partner_code": ["CN", "CN", "DE", "TR", "CN", "BY", "CN"],
+        "partner_imports": money([50.0, 600.0, 300.0, 100.0, 200.0, 200.0, 200.0]),
+        "import_share": [0.5, 0.6, 0.3, 0.1, 0.5, 0.5, 1.0],
+        "consumption_share": [0.2, 0.3, 0.15, 0.05, None, None, None],
+        "consumption_share_flag": [None, None, None, None, C, C, C],
+    })
+    signal = {"period_before": None, "project_code": "MPA", "subject": None, "value_before": None, "value_after": None}
+    signals = pl.DataFrame([
+        {**signal, "period": "2025-Q4", "level": "region", "code": "77", "signal_type": "report_late", "severity": "medium",
+         "message": "2025-Q4: region 77 has not reported yet (it did the quarter before)."},
+        {**signal, "period": "2025-Q4", "level": "area", "code": "MPA", "signal_type": "partner_share_rise", "severity": "high",
+         "subject": "CN", "message": "China's share of the imports of Means of production and automation (MPA) rose from 30% in 2025-Q3 to 60% in 2025-Q4."},
+        {**signal, "period": "2025", "level": "project", "code": "MPA", "signal_type": "project_status_worse", "severity": "high",
+         "message": "National project Means of production and automation: investment went from achieved in 2024 to off track in 2025."},
+        {**signal, "period": "2025-Q3", "level": "area", "code": "MPA", "signal_type": "localisation_fall", "severity": "medium",
+         "message": "Localisation of Means of production and automation (MPA) fell from 70% in 2025-Q2 to 55% in 2025-Q3."},
+    ])
     return {
+        "partner_exposure": exposure,
+        "risk_signals": signals,
         "product_independence": products,
         "area_independence": area_independence,
         "area_leadership": leadership,
@@ -208,6 +234,40 @@ def test_regions_are_ranked_by_investment_with_their_district(page):
     assert ranking.index("Moscow (Central)") < ranking.index("Sverdlovsk Oblast (Ural)")
     assert "reported 1 of 4 quarters" in ranking
     assert "Republic of Adygea" not in ranking  # region 05 reported no investment
+
+
+def test_what_changed_opens_the_page_with_the_latest_signals_high_first(page):
+    changed = page.split('<section id="what-changed">')[1].split("</section>")[0]
+    assert page.index('id="what-changed"') < page.index('id="headline"') < page.index('id="charts"')
+    assert "3 signal(s) in 2025-Q4, 2 of high severity." in changed
+    latest, earlier = changed.split("<details>")
+    # high first (by type: partner share, then project status), then medium; the 2025-Q3 signal is folded away
+    assert latest.index("rose from 30%") < latest.index("went from achieved") < latest.index("region 77")
+    assert "fell from 70%" in earlier and "fell from 70%" not in latest
+
+
+def test_the_exposure_chart_shows_the_latest_quarter_and_hides_suppressed_consumption(page):
+    chart = page.split('data-chart="partner-exposure"')[1].split("</svg>")[0]
+    assert "Imports by partner country, 2025-Q4" in page
+    assert "China 60.0% of imports" in chart and "Türkiye 10.0% of imports" in chart
+    assert ">CN 30.0%</text>" in chart  # MPA's largest partner supplies 30% of its consumption
+    assert ">BY c</text>" in chart  # TRM: a tie of 200 goes to the first code; its consumption is confidential: c
+    assert "50.0% of imports" in chart and "2025-Q3" not in chart
+
+
+def test_the_browser_shows_what_changed_above_the_headline(page, chromium, tmp_path):
+    probe = """<script>
+for (const s of document.querySelectorAll("section")) {
+  const box = s.getBoundingClientRect();
+  s.setAttribute("data-top", Math.round(box.top)); s.setAttribute("data-height", Math.round(box.height));
+}
+</script>"""
+    probed = tmp_path / "sections.html"
+    probed.write_text(page.replace("</body>", probe + "</body>"), encoding="utf-8")
+    dom = run_chromium(chromium, tmp_path / "profile", "--dump-dom", probed.as_uri())
+    boxes = {m[0]: (int(m[1]), int(m[2])) for m in re.findall(r'<section id="([\w-]+)" data-top="(-?\d+)" data-height="(\d+)"', dom)}
+    assert boxes["what-changed"][0] < boxes["headline"][0] and boxes["what-changed"][1] > 50
+    assert "3 signal(s) in 2025-Q4, 2 of high severity." in dom
 
 
 @pytest.mark.parametrize("frames", [{}, {name: frame.clear() for name, frame in extracts().items()}], ids=["missing", "empty"])

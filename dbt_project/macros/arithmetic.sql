@@ -42,3 +42,8 @@
 {% macro exact_sum(value) -%}
     cast(sum(cast({{ value }} as decimal(38, 18))) as double)
 {%- endmacro %}
+
+{#- A share as whole-percent text for sentences ('62%'); NULL stays NULL. -#}
+{% macro percent(share) -%}
+    (cast(cast(round(cast({{ share }} as double) * 100, 0) as integer) as {{ dbt.type_string() }}) || '%')
+{%- endmacro %}

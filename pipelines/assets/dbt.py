@@ -49,7 +49,7 @@ def dbt_warehouse_assets(settings: Settings) -> dg.AssetsDefinition:
         # Unit tests check the SQL, not the data: the test suite runs them, production runs skip
         # them. One target folder per home (not dagster-dbt's folder per run) keeps dbt's partial
         # parse state, so a run after the first re-parses only what changed.
-        args = ["build", "--exclude-resource-type", "unit_test"]
+        args = ["build", "--exclude-resource-type", "unit_test", *settings.dbt_vars()]
         try:
             yield from dbt.cli(args, context=context, target_path=settings.home / "dbt" / "target").stream()
         except BaseException:

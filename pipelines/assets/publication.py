@@ -43,6 +43,11 @@ PUBLISHED_EXTRACTS = (
     "project_progress",
     "sovereignty_index",
     "sovereignty_index_uncertainty",
+    # issue #13, early warning (docs/early_warning.md)
+    "partner_exposure",
+    "partner_exposure_yearly",
+    "supply_stress",
+    "risk_signals",
 )
 
 

@@ -76,6 +76,7 @@ class Suppression:
     regional_cells: region_code, project_code, period, suppressed: output_value and producer_count.
     method: 'optimal' (protection.py) or 'whole-unit' (the conservative fallback), with the reason
         for a fallback and the seconds the optimisation took.
+    technical_levels: code (okpd2), year, confidential: a product's technical level (one enterprise's K).
     """
 
     product_quarters: pl.DataFrame
@@ -84,6 +85,7 @@ class Suppression:
     area_years: pl.DataFrame
     years: pl.DataFrame
     regional_cells: pl.DataFrame
+    technical_levels: pl.DataFrame
     method: str
     fallback_reason: str | None = None
     solver_seconds: float = 0.0
@@ -118,6 +120,7 @@ def suppress(con: duckdb.DuckDBPyConnection, policy: DisclosurePolicy) -> Suppre
         area_years=area_years,
         years=years,
         regional_cells=statuses["region"],
+        technical_levels=_technical_levels(con, policy),
         method="optimal",
         solver_seconds=result.seconds,
     ))
@@ -141,8 +144,16 @@ def whole_unit_suppression(con: duckdb.DuckDBPyConnection, policy: DisclosurePol
         area_years=area_years,
         years=_national_statuses(con, area_years),
         regional_cells=regions.select("region_code", "project_code", "period", "suppressed"),
+        technical_levels=_technical_levels(con, policy),
         method="whole-unit",
     ))
+
+
+def _technical_levels(con: duckdb.DuckDBPyConnection, policy: DisclosurePolicy) -> pl.DataFrame:
+    """Whether a product's technical level (one enterprise's K) is confidential, by year."""
+    return con.sql("select okpd2, year, producers_assessed from marts.product_leadership").pl().select(
+        code="okpd2", year="year", confidential=policy.technical_level_confidential()
+    )
 
 
 def _cell_statuses(con: duckdb.DuckDBPyConnection, kind: str, hidden: pl.DataFrame) -> pl.DataFrame:
@@ -164,6 +175,7 @@ def _sorted(s: Suppression) -> Suppression:
         area_years=s.area_years.sort("year", "project_code"),
         years=s.years.sort("year"),
         regional_cells=s.regional_cells.sort("period", "region_code", "project_code"),
+        technical_levels=s.technical_levels.sort("year", "code"),
     )
 
 

@@ -1,10 +1,12 @@
-"""The eight published extracts (outputs.md, "Publication") with disclosure control applied.
+"""The published extracts (outputs.md, "Publication"; issue #13's early warning) with disclosure control applied.
 
 Each extract is its mart with every confidential figure NULL and, next to each figure the rules
 can suppress, a `<metric>_flag` column: 'c' where suppressed, NULL otherwise. A flagged figure is
 flagged whatever its value was, NULL included: an unflagged NULL would tell that the hidden figure
 was undefined (consumption <= 0, no output). Rows are sorted by the extract's key. Which figures
-are confidential: disclosure.py; the rules extract by extract: docs/disclosure.md.
+are confidential: disclosure.py; the rules extract by extract: docs/disclosure.md. risk_signals is
+the exception: a signal about a confidential cell is left out whole, rather than published with its
+values flagged (the signal itself says the hidden figure moved past a threshold).
 """
 
 from __future__ import annotations
@@ -79,7 +81,7 @@ def build_extracts(
 
 
 def _publish(columns: list[str], joined: pl.DataFrame, rules: Rules, keys: list[str]) -> Extract:
-    unknown = joined.select(pl.any_horizontal(rule.is_null() for rule in rules.values()).any()).item()
+    unknown = rules and joined.select(pl.any_horizontal(rule.is_null() for rule in rules.values()).any()).item()
     if unknown:  # a figure whose status is unknown must not be published: a missing status is a bug
         raise ValueError(f"disclosure status unknown for some rows of the extract keyed by {keys}")
     flagged = joined.with_columns(
@@ -152,6 +154,88 @@ def _sovereignty_index_uncertainty(mart: pl.DataFrame, s: Suppression, policy: D
     return _with_area_statuses(mart, s), dict.fromkeys(("index_p05", "index_p50", "index_p95", "median_rank"), hidden)
 
 
+def _with_cell_statuses(mart: pl.DataFrame, s: Suppression, at: str) -> pl.DataFrame:
+    """cell_suppressed: the status of the row's product (level product, code okpd2) or area (level
+    area, code project_code) in the quarter (at='period', or another column holding a quarter) or
+    the year (at='year') of the row, and hidden_flags: whether any product of the area is hidden
+    then (the area's counts of product flags would give a hidden flag away)."""
+    if at == "year":
+        product_areas = s.product_quarters.select("okpd2", "project_code").unique()
+        products = s.product_years.join(product_areas, on="okpd2", how="left").rename({"year": "when"})
+        areas = s.area_years.select("project_code", when="year", suppressed="output_suppressed")
+    else:
+        products = s.product_quarters.rename({"period": "when"})
+        areas = s.area_quarters.rename({"period": "when"})
+    when = pl.col("when").cast(mart.schema[at])
+    cells = pl.concat([
+        products.select(level=pl.lit("product"), code="okpd2", when=when, cell_suppressed="suppressed"),
+        areas.select(level=pl.lit("area"), code="project_code", when=when, cell_suppressed="suppressed"),
+    ])
+    hidden_flags = products.group_by("project_code", when).agg(hidden_flags=pl.col("suppressed").any())
+    joined = mart.join(cells, left_on=["level", "code", at], right_on=["level", "code", "when"], how="left")
+    return joined.join(hidden_flags, left_on=["project_code", at], right_on=["project_code", "when"], how="left").with_columns(
+        pl.col("hidden_flags").fill_null(False)
+    )
+
+
+def _partner_exposure(mart: pl.DataFrame, s: Suppression, policy: DisclosurePolicy) -> tuple[pl.DataFrame, Rules]:
+    # M_j and M are customs statistics; C and M_j / C give the cell's output away (Q = C - M + X).
+    # Quarterly rows follow the quarter's cell, yearly rows the year's (each hidden on its own).
+    hidden = pl.col("cell_suppressed")
+    at = "period" if "period" in mart.columns else "year"
+    return _with_cell_statuses(mart, s, at), dict.fromkeys(("apparent_consumption", "consumption_share"), hidden)
+
+
+def _supply_stress(mart: pl.DataFrame, s: Suppression, policy: DisclosurePolicy) -> tuple[pl.DataFrame, Rules]:
+    # unmet share M_j / C and dependency after (M - M_j) / (C - M_j) give C, the strategic flags
+    # bound it; the HHI after is customs only. An area's count of products becoming strategic and
+    # its output share affected (a sum of its products' outputs) follow its products' statuses.
+    cell, flags = pl.col("cell_suppressed"), pl.col("hidden_flags")
+    rules = dict.fromkeys(
+        ("unmet_share", "import_dependency_after", "strategic_dependency_before", "strategic_dependency_after",
+         "becomes_strategic_dependency"),
+        cell,
+    )
+    return _with_cell_statuses(mart, s, "period"), {**rules, "products_becoming_strategic": flags,
+                                                     "output_share_affected": cell | flags}
+
+
+# risk_signals: the signal types whose values come from the cell's enterprise figures (C or Q)
+CELL_SIGNALS = (
+    "strategic_dependency_new", "import_dependency_rise_quarter", "import_dependency_rise_year", "localisation_fall",
+    "domestic_technology_fall",
+)
+
+
+def _risk_signals(mart: pl.DataFrame, s: Suppression, policy: DisclosurePolicy) -> tuple[pl.DataFrame, Rules]:
+    """Signals about a confidential figure in either of the two periods are left out (the row's
+    values, and the very fact that it moved past a threshold, are about the hidden figure).
+    partner_share_rise (customs) and report_late are never hidden."""
+    signals = mart.with_row_index("signal")
+    project_hidden = pl.lit(False)
+    for indicator, source in INDICATOR_SOURCES.items():
+        project_hidden = pl.when(pl.col("subject") == indicator).then(source).otherwise(project_hidden)
+    for period in ("period", "period_before"):
+        # quarterly signals follow the cells of their quarters; yearly ones (a year '2026') the year's statuses
+        dated = signals.with_columns(year=pl.col(period).str.slice(0, 4).cast(pl.Int32))
+        in_year = _with_cell_statuses(dated, s, period)
+        in_year = in_year.join(s.area_years, on=["project_code", "year"], how="left").join(
+            s.technical_levels.select("code", "year", level_confidential="confidential"), on=["code", "year"], how="left"
+        )
+        status = in_year.select(
+            "signal",
+            hidden=pl.when(pl.col("signal_type").is_in(CELL_SIGNALS)).then(pl.col("cell_suppressed"))
+            .when(pl.col("signal_type") == "project_status_worse").then(project_hidden)
+            .when(pl.col("signal_type") == "leadership_band_fall").then(pl.col("level_confidential"))
+            .otherwise(pl.lit(False)),
+        )
+        if status["hidden"].null_count():
+            raise ValueError("disclosure status unknown for some risk signals: a missing status is a bug")
+        signals = signals.join(status.rename({"hidden": f"hidden_{period}"}), on="signal", how="left")
+    published = signals.filter(~pl.col("hidden_period") & ~pl.col("hidden_period_before"))
+    return published.drop("signal", "hidden_period", "hidden_period_before"), {}
+
+
 def _with_area_statuses(mart: pl.DataFrame, s: Suppression) -> pl.DataFrame:
     """The area-year statuses and the ALL status of the row's year. The ALL row and targets of
     years without data have no area figures: nothing of theirs to hide."""
@@ -170,4 +254,9 @@ EXTRACTS: dict[str, tuple[list[str], Callable[[pl.DataFrame, Suppression, Disclo
     "project_progress": (["year", "project_code", "indicator_code"], _project_progress),
     "sovereignty_index": (["year", "project_code"], _sovereignty_index),
     "sovereignty_index_uncertainty": (["year", "project_code"], _sovereignty_index_uncertainty),
+    # issue #13, early warning (docs/early_warning.md)
+    "partner_exposure": (["period", "level", "code", "partner_type", "partner_code"], _partner_exposure),
+    "partner_exposure_yearly": (["year", "level", "code", "partner_type", "partner_code"], _partner_exposure),
+    "supply_stress": (["period", "level", "code", "partner_type", "partner_code"], _supply_stress),
+    "risk_signals": (["period", "level", "code", "signal_type", "subject"], _risk_signals),
 }

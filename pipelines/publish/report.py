@@ -1,4 +1,4 @@
-"""report.html: the release's headline figures and five charts on one self-contained page.
+"""report.html: what changed, the release's headline figures and six charts on one self-contained page.
 
 The page is built from the published extracts only (outputs.md, "Publication"), so it shows
 exactly what stakeholders can read in the Parquet files: a suppressed figure (flag 'c') is shown
@@ -76,6 +76,7 @@ class Names:
     regions: dict[str, tuple[str, str]]  # region_code -> (name_en, federal_district)
     indicators: dict[str, tuple[str, str]]  # indicator_code -> (name_en, unit), in seed order
     districts: tuple[str, ...]  # sorted, so a district keeps its colour from release to release
+    countries: dict[str, str]  # country_code -> name_en
 
     def area(self, code: str) -> str:
         return "Russia: all areas" if code == "ALL" else self.areas.get(code, (code,))[0]
@@ -97,6 +98,7 @@ def names() -> Names:
         regions=regions,
         indicators={r["indicator_code"]: (r["name_en"], r["unit"]) for r in seed("indicators")},
         districts=tuple(sorted({district for _, district in regions.values()})),
+        countries={c["country_code"]: c["name_en"] for c in seed("countries")},
     )
 
 
@@ -538,6 +540,105 @@ def _region_ranking(frame: pl.DataFrame | None) -> tuple[int | None, list[dict]]
     return year, ranking.to_dicts()
 
 
+# --- chart 6: exposure to partner countries ----------------------------------------------------
+
+TOP_PARTNERS = 6  # countries with a colour of their own; the rest are "other countries"
+PARTNER_COLOURS = (BLUE, ORANGE, GREEN, PURPLE, VERMILLION, SKY)
+
+
+def _exposure_chart(rows: list[dict], ref: Names) -> str:
+    chart_id = "partner-exposure"
+    how = (
+        "Each bar is one area's imports in the latest quarter with a customs file, split by the country they came "
+        "from (the six largest partners overall have a colour each, the rest are grey). The figure on the right is "
+        "the share of the area's consumption supplied by its largest partner: what would go unmet if that "
+        "partner's imports stopped, with no substitute and no stocks; 'c' means it is suppressed."
+    )
+    areas_rows = [row for row in rows if row["level"] == "area" and row["partner_type"] == "country"]
+    period = max((row["period"] for row in areas_rows), default=None)
+    title = f"Imports by partner country, {period}" if period else "Imports by partner country"
+    latest = [row for row in areas_rows if row["period"] == period and (_num(row, "import_share") or 0) > 0]
+    if not latest:
+        return _no_data(chart_id, title, how)
+    totals: dict[str, float] = {}
+    for row in latest:
+        totals[row["partner_code"]] = totals.get(row["partner_code"], 0.0) + (_num(row, "partner_imports") or 0.0)
+    top = sorted(totals, key=lambda code: (-totals[code], code))[:TOP_PARTNERS]
+    colours = dict(zip(top, PARTNER_COLOURS))
+    by_area: dict[str, list[dict]] = {}
+    for row in latest:
+        by_area.setdefault(row["project_code"], []).append(row)
+    areas = ref.area_order(by_area)
+    legend_items = [(ref.countries.get(code, code), colours[code]) for code in top] + [("Other countries", GREY)]
+    legend, legend_height = _legend(legend_items, 10)
+    box = Box(LABEL_WIDTH, 40 + legend_height, W - 150, 40 + legend_height + 26 * len(areas))
+    x = Scale(0, 1, box.left, box.right)
+    parts = [legend, _axis("x", x, [(t / 4, f"{t * 25}%") for t in range(5)], box, "Share of the area's imports")]
+    parts.append(_text(box.right + 10, box.top - 8, "Top partner, % of use", css="label"))
+    for i, code in enumerate(areas):
+        y = box.top + 26 * i
+        parts.append(_text(box.left - 8, y + 17, ref.area(code), "end", "label"))
+        parts.append(_partner_bar(ref, f"{ref.area(code)}, {period}", by_area[code], colours, x, y + 4))
+        largest = min(by_area[code], key=lambda row: (-(_num(row, "partner_imports") or 0), row["partner_code"]))
+        value = _show(largest, "consumption_share", "share")
+        parts.append(_text(box.right + 10, y + 17, f"{largest['partner_code']} {value}", css="value"))
+    return _figure(chart_id, title, how, box.bottom + 50, "".join(parts))
+
+
+def _partner_bar(ref: Names, label: str, rows: list[dict], colours: dict[str, str], x: Scale, y: float) -> str:
+    coloured = sorted((row for row in rows if row["partner_code"] in colours), key=lambda row: list(colours).index(row["partner_code"]))
+    other = sum(_num(row, "import_share") or 0 for row in rows if row["partner_code"] not in colours)
+    segments = [(ref.countries.get(row["partner_code"], row["partner_code"]), _num(row, "import_share") or 0,
+                 colours[row["partner_code"]]) for row in coloured] + [("Other countries", other, GREY)]
+    parts, start = [], 0.0
+    for name, share, colour in segments:
+        if share <= 0:
+            continue
+        left, right = x(start), x(start + share)
+        parts.append(_mark("rect", f"{label}: {name} {share * 100:.1f}% of imports", x=_n(left), y=_n(y),
+                           width=_n(right - left), height="18", fill=colour))
+        if right - left > 34:
+            parts.append(_text((left + right) / 2, y + 13, f"{share * 100:.0f}%", "middle", _on(colour)))
+        start += share
+    return "".join(parts)
+
+
+# --- what changed: the risk signals -----------------------------------------------------------
+
+SEVERITY_ORDER = {"high": 0, "medium": 1}
+
+
+def _what_changed(signal_rows: list[dict], latest_period: str | None) -> str:
+    """The signals of the latest quarter (and of its year, for the yearly ones), high first; the
+    earlier ones folded below."""
+    latest_year = latest_period[:4] if latest_period else None
+    latest = [row for row in signal_rows if row["period"] in (latest_period, latest_year)]
+    earlier = [row for row in signal_rows if row not in latest]
+
+    def table(rows: list[dict], caption: str) -> str:
+        ordered = sorted(rows, key=lambda row: (SEVERITY_ORDER.get(row["severity"], 9), row["signal_type"], row["code"],
+                                                row.get("subject") or ""))
+        body = [[row["severity"], row["period"], row["message"]] for row in ordered]
+        return _table(caption, ["Severity", "Period", "What changed"], body, "signals")
+
+    high = sum(1 for row in latest if row["severity"] == "high")
+    summary = (
+        f"{len(latest)} signal(s) in {latest_period}, {high} of high severity."
+        if latest else f"No signal in {latest_period or 'this release'}: nothing crossed a threshold."
+    )
+    parts = [f'<p class="signal-summary">{_esc(summary)}</p>']
+    if latest:
+        parts.append(table(latest, f"Signals of {latest_period}"))
+    if earlier:
+        parts.append(f"<details><summary>{len(earlier)} earlier signal(s)</summary>{table(earlier, 'Earlier signals')}</details>")
+    how = (
+        "A signal is a change past a threshold between two periods that both have the data (a missing report is a "
+        "data-quality warning instead), or a report that is late. Signals about confidential figures are not "
+        "published. Thresholds and rules: docs/early_warning.md."
+    )
+    return f'<section id="what-changed"><h2>What changed</h2>{"".join(parts)}<p class="note">{_esc(how)}</p></section>'
+
+
 # --- headline, explanations and data quality --------------------------------------------------
 
 
@@ -637,6 +738,9 @@ def _explanations(manifest: dict) -> str:
         "c": "Suppressed to protect enterprise confidentiality: the figure comes from too few enterprises or is "
         f"dominated by one{rule}. Other figures are suppressed with it{interval}. The report "
         "never estimates them.",
+        "Partner exposure": "The share of a product's or area's consumption supplied by imports from one partner "
+        "country or group of countries (such as the EAEU). If those imports stopped, with no substitute and no "
+        "stocks, that share would go unmet.",
         "Money": "Thousands of roubles.",
     }
     body = "".join(f"<dt>{_esc(term)}</dt><dd>{_esc(text)}</dd>" for term, text in items.items())
@@ -709,6 +813,7 @@ svg .axis-title,svg .panel-title{fill:#222;font-weight:bold}svg .label,svg .valu
 svg .note{fill:#555;font-style:italic;font-size:11px}svg .threshold{stroke:#666;stroke-dasharray:4 3}
 svg .suppressed{fill:#555;font-weight:bold}svg .swatch{stroke:#666;stroke-width:.5}
 svg .in-dark{fill:#fff;font-weight:bold}svg .in-light{fill:#000;font-weight:bold}svg .mark:hover{opacity:.75}
+.signals td:first-child{font-weight:bold}.signal-summary{font-size:1.1em}.note{font-size:.9em;color:#555}
 dt{font-weight:bold;margin-top:6px}dd{margin-left:1.5em}.warnings li{color:#8a4b00}
 """
 
@@ -725,7 +830,10 @@ def render_report(extracts: dict[str, pl.DataFrame], manifest: dict) -> str:
         + _leadership_chart(_rows(extracts, "area_leadership", ["year", "project_code"]), ref)
         + _progress_chart(_rows(extracts, "project_progress", ["year", "project_code", "indicator_code"]), ref)
         + _regional_chart(extracts, ref)
+        + _exposure_chart(_rows(extracts, "partner_exposure", ["period", "level", "code", "partner_type", "partner_code"]), ref)
     )
+    latest_period = max((row["period"] for row in _rows(extracts, "area_independence", ["period"])), default=None)
+    signals = _rows(extracts, "risk_signals", ["period", "level", "code", "signal_type", "subject"])
     release, created = _esc(manifest.get("release_id", "")), _esc(manifest.get("created_at", ""))
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
@@ -734,6 +842,7 @@ def render_report(extracts: dict[str, pl.DataFrame], manifest: dict) -> str:
         "<header><h1>Russia's technological sovereignty by priority area</h1>"
         f'<p class="subtitle">Release {release}, created {created}. '
         "Figures marked c are suppressed to protect enterprise confidentiality.</p></header>"
+        f"{_what_changed(signals, latest_period)}"
         f"{_headline(index_rows, uncertainty_rows, product_rows, manifest, ref)}"
         f'<section id="charts"><h2>Charts</h2>{charts}</section>'
         f"{_explanations(manifest)}{_data_quality(manifest)}</body></html>\n"

@@ -45,6 +45,7 @@ select
     'completeness.kind_not_arrived' as rule,
     report_kinds.kind,
     cast(null as {{ dbt.type_string() }}) as period,
+    cast(null as {{ dbt.type_string() }}) as region_code,
     'no ' || report_kinds.kind || ' report has arrived yet' as detail
 from report_kinds
 where report_kinds.kind not in (select kind from loaded_kinds)
@@ -55,6 +56,7 @@ select
     'completeness.no_trade_file' as rule,
     'trade' as kind,
     period,
+    cast(null as {{ dbt.type_string() }}) as region_code,
     period || ': producer reports but no customs (trade) file; imports and ratios are NULL' as detail
 from quarters
 where has_producer_reports and not has_trade_file
@@ -65,6 +67,7 @@ select
     'completeness.no_producer_reports' as rule,
     'producer' as kind,
     period,
+    cast(null as {{ dbt.type_string() }}) as region_code,
     period || ': a customs file but no producer reports; output and ratios are NULL' as detail
 from quarters
 where has_trade_file and not has_producer_reports
@@ -75,5 +78,6 @@ select
     'completeness.region_not_reported' as rule,
     'regional' as kind,
     period,
+    region_code,
     period || ': region ' || region_code || ' has not reported yet (it did the quarter before)' as detail
 from late_regions

@@ -1,0 +1,56 @@
+-- Customs imports per product or area, quarter, partner and member country: the rows partner
+-- exposure and the stress test add up. A partner is a single country (partner_type 'country',
+-- its own only member) or a group of the partner_groups seed (partner_type 'group', one row per
+-- member country in force on the quarter's last day that the product was imported from).
+-- Only imports > 0 appear; quarters without a trade file have no rows.
+with trade as (
+    select period, year, quarter, okpd2, project_code, partner_country, imports
+    from {{ ref('int_trade_partner_quarter') }}
+    where imports > 0 and project_code is not null
+),
+
+by_level as (
+    select period, year, quarter, 'product' as level, okpd2 as code, project_code, partner_country, imports
+    from trade
+    union all
+    select period, year, quarter, 'area' as level, project_code as code, project_code, partner_country, sum(imports) as imports
+    from trade
+    group by period, year, quarter, project_code, partner_country
+),
+
+members as (
+    select group_code, country_code, valid_from, valid_to
+    from {{ ref('partner_groups') }}
+)
+
+select
+    by_level.period,
+    by_level.year,
+    by_level.quarter,
+    by_level.level,
+    by_level.code,
+    by_level.project_code,
+    'country' as partner_type,
+    by_level.partner_country as partner_code,
+    by_level.partner_country as member_country,
+    by_level.imports
+from by_level
+
+union all
+
+select
+    by_level.period,
+    by_level.year,
+    by_level.quarter,
+    by_level.level,
+    by_level.code,
+    by_level.project_code,
+    'group' as partner_type,
+    members.group_code as partner_code,
+    by_level.partner_country as member_country,
+    by_level.imports
+from by_level
+inner join members
+    on members.country_code = by_level.partner_country
+    and members.valid_from <= {{ quarter_last_day('by_level.period') }}
+    and (members.valid_to is null or members.valid_to >= {{ quarter_last_day('by_level.period') }})

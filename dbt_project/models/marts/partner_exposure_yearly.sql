@@ -1,0 +1,79 @@
+-- Exposure by partner per year (issue #13, docs/early_warning.md): the ratios of yearly sums
+-- (metrics.md: a year's ratio is the ratio of its sums, never an average of quarterly ratios).
+-- M_j is the partner's imports summed over the year's quarters, with a group's membership as in
+-- force each quarter; M and C are the yearly figures of product_independence_yearly and
+-- area_independence_yearly, which are NULL (and the year left out here) when a quarter of the
+-- year has no trade file.
+--   consumption_share = M_j / C (NULL when C <= 0), import_share = M_j / M,
+--   within_group_hhi  = sum over member countries c of (M_c / M_j)^2 with yearly M_c (groups).
+-- Rows: the partners of the year's quarterly rows of partner_exposure.
+with totals as (
+    select year, quarters_reported, 'product' as level, okpd2 as code, project_code, imports, apparent_consumption
+    from {{ ref('product_independence_yearly') }}
+    where trade_files_complete
+    union all
+    select year, quarters_reported, 'area' as level, project_code as code, project_code, imports, apparent_consumption
+    from {{ ref('area_independence_yearly') }}
+    where trade_files_complete
+),
+
+partner_rows as (
+    select distinct year, level, code, partner_type, partner_code
+    from {{ ref('partner_exposure') }}
+),
+
+member_imports as (
+    select year, level, code, partner_type, partner_code, member_country, sum(imports) as imports
+    from {{ ref('int_partner_imports') }}
+    group by year, level, code, partner_type, partner_code, member_country
+),
+
+partner_imports as (
+    select
+        year,
+        level,
+        code,
+        partner_type,
+        partner_code,
+        sum(imports) as partner_imports,
+        sum(cast(imports as decimal(38, 3)) * cast(imports as decimal(38, 3))) as partner_imports_squared_sum,
+        count(*) as partner_countries
+    from member_imports
+    group by year, level, code, partner_type, partner_code
+)
+
+select
+    cast(totals.year as integer) as year,
+    cast(totals.quarters_reported as integer) as quarters_reported,
+    cast(totals.level as {{ dbt.type_string() }}) as level,
+    cast(totals.code as {{ dbt.type_string() }}) as code,
+    cast(totals.project_code as {{ dbt.type_string() }}) as project_code,
+    cast(partner_rows.partner_type as {{ dbt.type_string() }}) as partner_type,
+    cast(partner_rows.partner_code as {{ dbt.type_string() }}) as partner_code,
+    cast(coalesce(partner_imports.partner_imports, 0) as decimal(18, 3)) as partner_imports,
+    cast(coalesce(partner_imports.partner_countries, 0) as integer) as partner_countries,
+    cast(totals.imports as decimal(18, 3)) as imports,
+    cast(totals.apparent_consumption as decimal(18, 3)) as apparent_consumption,
+    cast(
+        case when totals.apparent_consumption > 0
+            then {{ ratio('coalesce(partner_imports.partner_imports, 0)', 'totals.apparent_consumption') }} end
+        as double
+    ) as consumption_share,
+    cast({{ ratio('coalesce(partner_imports.partner_imports, 0)', 'totals.imports') }} as double) as import_share,
+    cast(
+        case when partner_rows.partner_type = 'group' then
+            {{ ratio('partner_imports.partner_imports_squared_sum',
+                     'cast(partner_imports.partner_imports as decimal(38, 3)) * cast(partner_imports.partner_imports as decimal(38, 3))') }}
+        end as double
+    ) as within_group_hhi
+from totals
+inner join partner_rows
+    on partner_rows.year = totals.year
+    and partner_rows.level = totals.level
+    and partner_rows.code = totals.code
+left join partner_imports
+    on partner_imports.year = partner_rows.year
+    and partner_imports.level = partner_rows.level
+    and partner_imports.code = partner_rows.code
+    and partner_imports.partner_type = partner_rows.partner_type
+    and partner_imports.partner_code = partner_rows.partner_code

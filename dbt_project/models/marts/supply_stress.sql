@@ -1,0 +1,134 @@
+-- Stress test (issue #13, docs/early_warning.md): "if imports from this partner stopped", per
+-- product and priority area, quarter and partner (every row of partner_exposure). Assumption: no
+-- substitution and no stocks, so the partner's imports M_j go unmet and everything else stays:
+--   unmet_share             = M_j / C (partner_exposure.consumption_share)
+--   import_dependency_after = (M - M_j) / (C - M_j), NULL when C - M_j <= 0 or unknown
+--   import_hhi_after        = (sum_c M_c^2 - sum_{c in j} M_c^2) / (M - M_j)^2 over partner
+--                             countries c: the concentration of the imports that remain
+--   strategic_dependency_after: metrics.md's rule on the two figures after the stop;
+--   becomes_strategic_dependency: after and not before (products).
+-- Area rows add, over the area's products: products_becoming_strategic, and
+--   output_share_affected = sum of Q over the products with unmet_share > stress_affected_share
+--                           / sum of Q over the area's products.
+{% set affected_share = var('early_warning')['stress_affected_share'] %}
+with exposure as (
+    select * from {{ ref('partner_exposure') }}
+),
+
+before_stop as (
+    select period, 'product' as level, okpd2 as code, output_value, strategic_dependency
+    from {{ ref('product_independence') }}
+    union all
+    select period, 'area' as level, project_code as code, output_value, cast(null as boolean) as strategic_dependency
+    from {{ ref('area_independence') }}
+),
+
+imports_squared as (
+    select period, 'product' as level, okpd2 as code, imports_squared_sum
+    from {{ ref('int_product_quarter_flows') }}
+    union all
+    select period, 'area' as level, project_code as code, imports_squared_sum
+    from {{ ref('int_area_quarter_flows') }}
+),
+
+partner_squared as (
+    select
+        period, level, code, partner_type, partner_code,
+        sum(cast(imports as decimal(38, 3)) * cast(imports as decimal(38, 3))) as partner_imports_squared_sum
+    from {{ ref('int_partner_imports') }}
+    group by period, level, code, partner_type, partner_code
+),
+
+after_stop as (
+    select
+        exposure.*,
+        before_stop.output_value,
+        before_stop.strategic_dependency as strategic_dependency_before,
+        case when exposure.apparent_consumption - exposure.partner_imports > 0 then
+            {{ ratio('exposure.imports - exposure.partner_imports', 'exposure.apparent_consumption - exposure.partner_imports') }}
+        end as import_dependency_after,
+        {{ ratio(
+            'imports_squared.imports_squared_sum - coalesce(partner_squared.partner_imports_squared_sum, 0)',
+            'cast(exposure.imports - exposure.partner_imports as decimal(38, 3)) * cast(exposure.imports - exposure.partner_imports as decimal(38, 3))'
+        ) }} as import_hhi_after
+    from exposure
+    inner join before_stop
+        on before_stop.period = exposure.period
+        and before_stop.level = exposure.level
+        and before_stop.code = exposure.code
+    inner join imports_squared
+        on imports_squared.period = exposure.period
+        and imports_squared.level = exposure.level
+        and imports_squared.code = exposure.code
+    left join partner_squared
+        on partner_squared.period = exposure.period
+        and partner_squared.level = exposure.level
+        and partner_squared.code = exposure.code
+        and partner_squared.partner_type = exposure.partner_type
+        and partner_squared.partner_code = exposure.partner_code
+),
+
+products_after as (
+    select
+        after_stop.*,
+        {{ strategic_dependency('import_dependency_after', 'import_hhi_after') }} as strategic_dependency_after
+    from after_stop
+),
+
+area_products as (
+    -- every product of the area counts in the denominator, also those not importing from the partner
+    select period, project_code, sum(output_value) as output_value, count(output_value) as products_with_output, count(*) as products
+    from {{ ref('product_independence') }}
+    group by period, project_code
+),
+
+area_effects as (
+    select
+        period,
+        project_code,
+        partner_type,
+        partner_code,
+        count(case when strategic_dependency_after and not strategic_dependency_before then code end) as products_becoming_strategic,
+        sum(case when consumption_share > {{ affected_share }} then output_value else 0 end) as affected_output_value
+    from products_after
+    where level = 'product'
+    group by period, project_code, partner_type, partner_code
+)
+
+select
+    cast(products_after.period as {{ dbt.type_string() }}) as period,
+    cast(products_after.year as integer) as year,
+    cast(products_after.quarter as integer) as quarter,
+    cast(products_after.level as {{ dbt.type_string() }}) as level,
+    cast(products_after.code as {{ dbt.type_string() }}) as code,
+    cast(products_after.project_code as {{ dbt.type_string() }}) as project_code,
+    cast(products_after.partner_type as {{ dbt.type_string() }}) as partner_type,
+    cast(products_after.partner_code as {{ dbt.type_string() }}) as partner_code,
+    cast(products_after.partner_imports as decimal(18, 3)) as partner_imports,
+    cast(products_after.consumption_share as double) as unmet_share,
+    cast(products_after.import_dependency_after as double) as import_dependency_after,
+    cast(products_after.import_hhi_after as double) as import_hhi_after,
+    cast(case when products_after.level = 'product' then products_after.strategic_dependency_before end as boolean) as strategic_dependency_before,
+    cast(case when products_after.level = 'product' then products_after.strategic_dependency_after end as boolean) as strategic_dependency_after,
+    cast(
+        case when products_after.level = 'product'
+            then products_after.strategic_dependency_after and not products_after.strategic_dependency_before end
+        as boolean
+    ) as becomes_strategic_dependency,
+    cast(case when products_after.level = 'area' then coalesce(area_effects.products_becoming_strategic, 0) end as integer) as products_becoming_strategic,
+    cast(
+        case when products_after.level = 'area' and area_products.products_with_output = area_products.products then
+            {{ ratio('coalesce(area_effects.affected_output_value, 0)', 'area_products.output_value') }}
+        end as double
+    ) as output_share_affected
+from products_after
+left join area_effects
+    on products_after.level = 'area'
+    and area_effects.period = products_after.period
+    and area_effects.project_code = products_after.code
+    and area_effects.partner_type = products_after.partner_type
+    and area_effects.partner_code = products_after.partner_code
+left join area_products
+    on products_after.level = 'area'
+    and area_products.period = products_after.period
+    and area_products.project_code = products_after.code
