@@ -199,6 +199,13 @@ def print_headlines(con: duckdb.DuckDBPyConnection, release: Path) -> None:
         print(f"  (for {withheld} more products whether they are a strategic dependency is confidential: c)")
 
 
+def root_cause(error) -> str:
+    """The innermost error's message: Dagster wraps a step's exception in its own."""
+    while error.cause is not None:
+        error = error.cause
+    return error.message.strip()
+
+
 def print_checks(result: dg.ExecuteInProcessResult) -> None:
     """How many checks ran (dbt tests, Great Expectations suites, the alert check); a failed check
     of warning severity (raw volumes, new high-severity signals) is a warning, not a failure."""
@@ -406,7 +413,7 @@ def report_run(settings: Settings, result: dg.ExecuteInProcessResult, log_path: 
         if publication and publication[0] == "published":
             print_new_signals(settings, con, publication[1])
     print_checks(result)
-    failures = [(event.step_key, event.step_failure_data.error.message.strip())
+    failures = [(event.step_key, root_cause(event.step_failure_data.error))
                 for event in result.all_events if event.is_step_failure]
     # dbt reports a full disk only in its own log: a failed step with the disk nearly full is one
     if any(is_disk_full(message) for _, message in failures) or (failures and disk_nearly_full(settings)):

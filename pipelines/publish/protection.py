@@ -88,6 +88,8 @@ def optimal_suppression(table: LinkedTable, protection: float, secondary_protect
     def outcome(hidden: np.ndarray | None, reason: str | None) -> ProtectionResult:
         return ProtectionResult(hidden, reason, time.monotonic() - started)
 
+    if not len(values):  # no output reported yet (producer reports not arrived): nothing to hide
+        return outcome(np.zeros(0, dtype=bool), None)
     while True:
         remaining = time_limit - (time.monotonic() - started)
         if remaining <= 0:
