@@ -22,6 +22,19 @@ DEFAULT_DUCKDB_MEMORY = "3GB"
 # warehouse before it gives up: long enough for a query, short enough that a forgotten notebook
 # is reported rather than waited for.
 DEFAULT_LOCK_WAIT_SECONDS = 60
+# The on-disk format a new warehouse file is written in. DuckDB 2.0 writes by default a format
+# DuckDB 1.x cannot open; analysts' clients (the DuckDB CLI on PyPI, DBeaver's driver, R, most
+# notebooks) are 1.x, and 1.4 and later read this one. Fixed when the file is created: every
+# place that can create the warehouse (pipelines/warehouse.py connect, dbt's profile, the tests'
+# fixtures) takes it from here.
+WAREHOUSE_STORAGE_VERSION = "v1.4.0"
+# The first quarterly partition: the national projects for technological leadership, whose reports
+# the warehouse collects, start in 2024. Dagster's partition views begin here rather than at the
+# 2000-Q1 the warehouse accepts; reports of earlier quarters are ingested by this first partition,
+# which stands for itself and every quarter before it (pipelines/partitions.py).
+DEFAULT_FIRST_PARTITION = "2024-Q1"
+# Where `make ui` serves the Dagster UI: Dagster's own default port.
+DEFAULT_UI_PORT = 3000
 
 
 class SettingsError(ValueError):
@@ -50,6 +63,7 @@ class Settings:
     # and so does a largest producer with more than this share of the cell's output.
     disclosure_dominance_share: float
     lock_wait_seconds: float = DEFAULT_LOCK_WAIT_SECONDS  # for readers to close the warehouse
+    first_partition: str = DEFAULT_FIRST_PARTITION  # a quarter label, '2024-Q1'
 
     @property
     def warehouse(self) -> Path:
@@ -81,13 +95,16 @@ class Settings:
             disclosure_min_producers=env_setting("SOVEREIGNTY_DISCLOSURE_MIN_PRODUCERS", 3, positive(int)),
             disclosure_dominance_share=env_setting("SOVEREIGNTY_DISCLOSURE_DOMINANCE", 0.85, share),
             lock_wait_seconds=env_setting("SOVEREIGNTY_LOCK_WAIT_SECONDS", DEFAULT_LOCK_WAIT_SECONDS, non_negative(float)),
+            first_partition=env_setting("SOVEREIGNTY_FIRST_PARTITION", DEFAULT_FIRST_PARTITION, quarter),
         )
 
     def export_for_dbt(self) -> dict[str, str]:
-        """Environment for the dbt subprocess: profiles.yml reads the warehouse path from it."""
+        """Environment for the dbt subprocess: profiles.yml reads the warehouse path and DuckDB's
+        settings from it, with no defaults of its own (pipelines/dbt_command.py)."""
         return {
             "SOVEREIGNTY_WAREHOUSE": str(self.warehouse),
             "SOVEREIGNTY_DUCKDB_MEMORY": self.duckdb_memory_limit,
+            "SOVEREIGNTY_DUCKDB_STORAGE_VERSION": WAREHOUSE_STORAGE_VERSION,
             "SOVEREIGNTY_DBT_THREADS": str(self.duckdb_threads),
             # dbt-duckdb retries its connection with waits of 1, 2, 4, ... s: enough attempts to
             # wait about as long as the pipeline's own steps do for a reader to close the file.
@@ -113,6 +130,16 @@ def non_negative(parse):
         return value
 
     return parse_non_negative
+
+
+def quarter(text: str) -> str:
+    """A quarter in any spelling the reports may use, from the warehouse's first (2000-Q1) on."""
+    from pipelines.periods import FIRST_QUARTER, parse_quarter  # periods needs Polars: loaded when used
+
+    label = parse_quarter(text)
+    if label is None or label < FIRST_QUARTER:
+        raise ValueError(text)
+    return label
 
 
 def share(text: str) -> float:

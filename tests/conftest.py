@@ -1,13 +1,15 @@
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import date
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from pipelines.ingest import INGESTION_ORDER, Ingestor
-from pipelines.warehouse import create_schemas
+from pipelines.warehouse import connect, create_schemas
 
 TODAY = date(2026, 11, 28)
 
@@ -17,7 +19,7 @@ class Warehouse:
 
     def __init__(self, home: Path):
         self.home = home
-        self.con = duckdb.connect(str(home / "warehouse.duckdb"))
+        self.con = connect(home / "warehouse.duckdb")  # created as the pipeline creates it
         create_schemas(self.con)
 
     def ingest(self, *kinds: str):
@@ -43,3 +45,15 @@ def warehouse(home):
     wh = Warehouse(home)
     yield wh
     wh.con.close()
+
+
+@pytest.fixture(scope="session")
+def small_demo_run(tmp_path_factory) -> Path:
+    """A home after `sovereignty demo --scale small` and `sovereignty run`, the real commands as a
+    user runs them; shared by the tests of the clients that read it (not to be modified)."""
+    home = tmp_path_factory.mktemp("small_demo_run")
+    env = {**os.environ, "SOVEREIGNTY_HOME": str(home), "SOVEREIGNTY_TODAY": TODAY.isoformat()}
+    for command in (["demo", "--scale", "small"], ["run"]):
+        result = subprocess.run([sys.executable, "-m", "pipelines.cli", *command], env=env, capture_output=True, text=True)
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return home
