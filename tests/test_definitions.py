@@ -133,3 +133,19 @@ def test_every_dbt_data_test_is_an_asset_check(home):
     checks = {key.name for key in build_definitions(Settings.from_env()).resolve_asset_graph().asset_check_keys}
     assert len(tests) > 400
     assert tests <= checks
+
+
+def test_every_check_job_sensor_and_schedule_is_described(home):
+    """The UI shows these descriptions; a dbt test's says in words what its generated name encodes."""
+    defs = build_definitions(Settings.from_env())
+    specs = {spec.key.name: spec for checks in [*defs.assets, *defs.asset_checks] for spec in getattr(checks, "check_specs", [])}
+    assert len(specs) > 400 and [name for name, spec in specs.items() if not spec.description] == []
+    assert specs["not_null_product_independence_okpd2"].description == "`okpd2` is never NULL in marts.product_independence."
+    assert specs["accepted_values_product_independence_quarter__False__1__2__3__4"].description == (
+        "`quarter` in marts.product_independence takes only the values 1, 2, 3, 4.")
+    assert specs["relationships_product_independence_okpd2__okpd2__ref_products_"].description == (
+        "Every `okpd2` of marts.product_independence exists as `okpd2` in products.")
+    assert "does not withhold the release" in specs["reports_for_areas_before_they_exist"].description
+    for definition in (defs.resolve_job_def("sovereignty_run"), defs.resolve_job_def("sovereignty_publish"),
+                       defs.resolve_sensor_def("inbox_arrivals"), defs.resolve_schedule_def("nightly_run")):
+        assert definition.description, definition.name
