@@ -1,4 +1,4 @@
-"""Analysts open the warehouse with the DuckDB they have: a 1.x client from the registry.
+"""Analysts open the warehouse with the tools they have, and find it documented.
 
 DuckDB 2.0 writes by default a file DuckDB 1.x cannot open; the warehouse is created with the
 storage version of pipelines/settings.py, which 1.4 and later read. The oldest client that can
@@ -9,6 +9,8 @@ runs) and reads every mart of a real demo run.
 from __future__ import annotations
 
 import json
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +18,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.settings import WAREHOUSE_STORAGE_VERSION
+from pipelines.dbt_command import DBT_EXECUTABLE
+from pipelines.settings import DBT_PROJECT_DIR, WAREHOUSE_STORAGE_VERSION
 
 # The oldest DuckDB release that reads files of WAREHOUSE_STORAGE_VERSION.
 OLDEST_READER = "duckdb==1.4.*"
@@ -70,3 +73,47 @@ def test_a_duckdb_1x_client_reads_every_mart(small_demo_run, duckdb_1x_python):
     assert read["version"].startswith("1.4.")
     assert len(expected) >= 12 and read["rows"] == expected
     assert all(n > 0 for n in expected.values()), expected
+
+
+def test_comments_are_one_clean_line(small_demo_run):
+    """dbt's descriptions reach DuckDB as comments (persist_docs) without YAML's line breaks or
+    escape characters, so DuckDB's CLI shows them as written."""
+    with duckdb.connect(str(small_demo_run / "warehouse.duckdb"), read_only=True) as con:
+        comments = con.execute(
+            "select table_name, comment from duckdb_tables() where schema_name = 'marts' union all "
+            "select table_name || '.' || column_name, comment from duckdb_columns() where schema_name = 'marts'"
+        ).fetchall()
+    assert len(comments) > 200
+    undocumented = [name for name, comment in comments if not comment]
+    assert undocumented == []
+    stray = [(name, comment) for name, comment in comments if re.search(r"[\n\r\t\\]|^\s|\s$|''|\$dbt", comment)]
+    assert stray == []
+
+
+def test_make_docs_documents_the_homes_warehouse(small_demo_run, tmp_path):
+    """The command behind `make docs` gives dbt the home's warehouse; dbt started without the
+    settings stops naming the missing variable instead of documenting the default home."""
+    env = {**os.environ, "SOVEREIGNTY_HOME": str(small_demo_run)}
+    target = tmp_path / "docs"
+    result = subprocess.run([sys.executable, "-m", "pipelines.dbt_command", "docs", "generate", "--static",
+                             "--target-path", str(target)], env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout[-3000:]
+    catalog = json.loads((target / "catalog.json").read_text())
+    documented = {node["metadata"]["name"] for node in catalog["nodes"].values() if node["metadata"]["schema"] == "marts"}
+    with duckdb.connect(str(small_demo_run / "warehouse.duckdb"), read_only=True) as con:
+        marts = {t for (t,) in con.execute("select table_name from duckdb_tables() where schema_name = 'marts'").fetchall()}
+    assert documented == marts
+    assert (target / "static_index.html").stat().st_size > 100_000
+
+    bare = {k: v for k, v in os.environ.items() if not k.startswith("SOVEREIGNTY_")}
+    result = subprocess.run([DBT_EXECUTABLE, "debug", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir",
+                             str(DBT_PROJECT_DIR)], env=bare, capture_output=True, text=True)
+    assert result.returncode != 0 and "SOVEREIGNTY_WAREHOUSE" in result.stdout + result.stderr
+
+
+def test_make_docs_without_a_warehouse_says_so(tmp_path):
+    env = {**os.environ, "SOVEREIGNTY_HOME": str(tmp_path)}
+    result = subprocess.run([sys.executable, "-m", "pipelines.dbt_command", "docs", "generate"], env=env,
+                            capture_output=True, text=True)
+    assert result.returncode == 1 and "No warehouse at" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "warehouse.duckdb").exists()
