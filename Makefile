@@ -12,7 +12,7 @@ export SOVEREIGNTY_HOME ?= $(CURDIR)/data
 MANIFEST := dbt_project/target/manifest.json
 DBT_SOURCES := dbt_project/dbt_project.yml dbt_project/profiles.yml $(shell find dbt_project/models dbt_project/seeds dbt_project/macros dbt_project/tests -type f 2>/dev/null)
 
-.PHONY: run test bench bench-disclosure lock clean-home browser
+.PHONY: run test bench bench-disclosure lock clean-home browser ui docs
 
 $(INSTALLED): requirements.lock pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required, found " + sys.version'
@@ -24,7 +24,7 @@ $(INSTALLED): requirements.lock pyproject.toml
 
 # The dbt manifest is built here, once per change of the dbt project, not at every Dagster load.
 $(MANIFEST): $(INSTALLED) $(DBT_SOURCES)
-	cd dbt_project && ../$(BIN)/dbt parse --profiles-dir . --quiet
+	$(BIN)/python -m pipelines.dbt_command parse --quiet
 	touch $(MANIFEST)
 
 # The demo reports are written once per home; a second `make run` ingests nothing new.
@@ -36,6 +36,16 @@ run: $(INSTALLED) $(MANIFEST) $(SOVEREIGNTY_HOME)/demo/manifest.json
 
 test: $(INSTALLED) $(MANIFEST) browser
 	$(BIN)/python -m pytest
+
+# The Dagster UI and daemon on this home's instance ($(SOVEREIGNTY_HOME)/dagster, where
+# `sovereignty run` records its runs), on http://127.0.0.1:3000 (UI_PORT=3001 make ui for another).
+ui: $(INSTALLED) $(MANIFEST)
+	$(BIN)/python -m pipelines.ui $(if $(UI_PORT),--port $(UI_PORT))
+
+# dbt's documentation site of the marts, generated on this home's warehouse into
+# $(SOVEREIGNTY_HOME)/dbt/docs/ (static_index.html opens from disk, no server needed).
+docs: $(INSTALLED) $(MANIFEST)
+	$(BIN)/python -m pipelines.dbt_command docs generate --static --target-path $(SOVEREIGNTY_HOME)/dbt/docs
 
 # The national-scale benchmark: full run, incremental quarter and the plain DuckDB baseline
 # (benchmarks/README.md); prints a table and writes benchmarks/results/<date>.json.

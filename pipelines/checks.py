@@ -5,6 +5,10 @@ reads and whether it is blocking. A blocking check that fails stops the publish 
 (Dagster skips what is downstream of a failed blocking check) and records the withheld release
 in audit.publications, so the attempt and its reasons are on record even though publication
 never ran. Non-blocking suites (raw volumes: incomplete data) only warn.
+
+A check that cannot read the warehouse (another process holds it past the wait) has not looked at
+the data: it ends as a failed execution (dg.Failure: "did not run"), not as a failed
+expectation, and what depends on it (publication) is skipped, not withheld for bad data.
 """
 
 import json
@@ -17,7 +21,7 @@ from pipelines.publish.attempts import record_blocked_release
 from pipelines.quality.gx_duckdb import ValidationOutcome, load_suite, validate_table
 from pipelines.resources import WarehouseResource
 from pipelines.settings import REPO_ROOT
-from pipelines.warehouse import ingested_state, latest_build, utc_now
+from pipelines.warehouse import WarehouseBusyError, connect, ingested_state, latest_build, utc_now
 
 EXPECTATIONS_DIR = REPO_ROOT / "expectations"
 
@@ -61,10 +65,21 @@ def gx_check(path: Path) -> dg.AssetChecksDefinition:
     )
     def check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
         started = time.monotonic()
-        # Read-only, in DuckDB: the rows never come into Python; GX's engines are disposed after.
-        outcome = validate_table(warehouse.path, meta["table"], load_suite(path), docs_dir=warehouse.home_path / "quality" / "docs")
-        seconds = time.monotonic() - started
-        record_validation(warehouse, context.run.run_id, outcome, blocking, seconds)
+        try:
+            # Waits, like every step, for a process writing the file to let go, and names it when
+            # it does not: the check then did not run, rather than failing on data it never read.
+            connect(warehouse.path, read_only=True, memory_limit=warehouse.memory_limit,
+                    wait_seconds=warehouse.lock_wait_seconds).close()
+            # Read-only, in DuckDB: the rows never come into Python; GX's engines are disposed after.
+            outcome = validate_table(warehouse.path, meta["table"], load_suite(path), docs_dir=warehouse.home_path / "quality" / "docs")
+            seconds = time.monotonic() - started
+            record_validation(warehouse, context.run.run_id, outcome, blocking, seconds)
+        except WarehouseBusyError as busy:
+            raise dg.Failure(
+                description=f"{suite.name} did not run: the warehouse could not be opened. {busy}",
+                metadata={"suite": dg.MetadataValue.text(suite.name), "did_not_run": dg.MetadataValue.text(str(busy))},
+                allow_retries=False,
+            ) from None
         metadata = {
             "suite": dg.MetadataValue.text(suite.name),
             "expectations_evaluated": dg.MetadataValue.int(outcome.evaluated),
@@ -73,7 +88,8 @@ def gx_check(path: Path) -> dg.AssetChecksDefinition:
             "failures": dg.MetadataValue.md("\n".join(f"- {line}" for line in outcome.summary().splitlines()[1:]) or "none"),
         }
         if outcome.data_docs_path:
-            metadata["data_docs"] = dg.MetadataValue.path(str(outcome.data_docs_path))
+            # a link the UI shows as such: the page opens from disk (offline, docs/quality_gx.md)
+            metadata["data_docs"] = dg.MetadataValue.url(outcome.data_docs_path.as_uri())
         return dg.AssetCheckResult(
             passed=outcome.success,
             severity=dg.AssetCheckSeverity.ERROR if blocking else dg.AssetCheckSeverity.WARN,

@@ -20,7 +20,8 @@ from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PART
 
 from pipelines.contracts import KINDS
 from pipelines.ingest import file_periods, pending_files
-from pipelines.periods import quarter_of
+from pipelines.partitions import first_partition
+from pipelines.periods import FIRST_QUARTER, quarter_of
 from pipelines.publish.release import DamagedLatest, read_latest
 from pipelines.settings import Settings
 from pipelines.warehouse import (
@@ -61,6 +62,8 @@ class InboxPlan:
     """What is waiting in the inbox, and the quarters a run must cover to ingest it."""
 
     current_quarter: str  # the newest partition: the run's range when no quarterly file waits
+    # The oldest partition, which also ingests the quarters before it: earlier quarters are run as it.
+    first_partition: str = FIRST_QUARTER
     files: dict[str, list[Path]] = field(default_factory=dict)
     quarters: set[str] = field(default_factory=set)
 
@@ -81,13 +84,13 @@ class InboxPlan:
     def run_tags(self) -> dict[str, str]:
         quarters = self.quarters or {self.current_quarter}
         return {
-            ASSET_PARTITION_RANGE_START_TAG: min(quarters),
-            ASSET_PARTITION_RANGE_END_TAG: max(quarters),
+            ASSET_PARTITION_RANGE_START_TAG: max(min(quarters), self.first_partition),
+            ASSET_PARTITION_RANGE_END_TAG: max(max(quarters), self.first_partition),
         }
 
 
 def inbox_plan(settings: Settings) -> InboxPlan:
-    plan = InboxPlan(current_quarter=quarter_of(settings.today))
+    plan = InboxPlan(current_quarter=quarter_of(settings.today), first_partition=first_partition(settings))
     for kind in KINDS.values():
         paths = pending_files(settings.home, kind.name)
         plan.files[kind.name] = paths

@@ -27,6 +27,19 @@ DEFAULT_DUCKDB_MEMORY = "3GB"
 # warehouse before it gives up: long enough for a query, short enough that a forgotten notebook
 # is reported rather than waited for.
 DEFAULT_LOCK_WAIT_SECONDS = 60
+# The on-disk format a new warehouse file is written in. DuckDB 2.0 writes by default a format
+# DuckDB 1.x cannot open; analysts' clients (the DuckDB CLI on PyPI, DBeaver's driver, R, most
+# notebooks) are 1.x, and 1.4 and later read this one. Fixed when the file is created: every
+# place that can create the warehouse (pipelines/warehouse.py connect, dbt's profile, the tests'
+# fixtures) takes it from here.
+WAREHOUSE_STORAGE_VERSION = "v1.4.0"
+# The first quarterly partition: the national projects for technological leadership, whose reports
+# the warehouse collects, start in 2024. Dagster's partition views begin here rather than at the
+# 2000-Q1 the warehouse accepts; reports of earlier quarters are ingested by this first partition,
+# which stands for itself and every quarter before it (pipelines/partitions.py).
+DEFAULT_FIRST_PARTITION = "2024-Q1"
+# Where `make ui` serves the Dagster UI: Dagster's own default port.
+DEFAULT_UI_PORT = 3000
 
 
 class SettingsError(ValueError):
@@ -73,6 +86,7 @@ class Settings:
     alert_webhook: str | None = None
     # Thresholds of the early-warning marts, EARLY_WARNING_DEFAULTS with the environment's overrides.
     early_warning: dict[str, float] = field(default_factory=lambda: dict(EARLY_WARNING_DEFAULTS))
+    first_partition: str = DEFAULT_FIRST_PARTITION  # a quarter label, '2024-Q1'
 
     @property
     def warehouse(self) -> Path:
@@ -114,6 +128,7 @@ class Settings:
                 name: env_setting(f"SOVEREIGNTY_SIGNAL_{name.upper()}", default, NON_NEGATIVE)
                 for name, default in EARLY_WARNING_DEFAULTS.items()
             },
+            first_partition=env_setting("SOVEREIGNTY_FIRST_PARTITION", DEFAULT_FIRST_PARTITION, quarter),
         )
 
     @property
@@ -130,10 +145,12 @@ class Settings:
         return ["--vars", json.dumps({"early_warning": self.early_warning}, sort_keys=True)]
 
     def export_for_dbt(self) -> dict[str, str]:
-        """Environment for the dbt subprocess: profiles.yml reads the warehouse path from it."""
+        """Environment for the dbt subprocess: profiles.yml reads the warehouse path and DuckDB's
+        settings from it, with no defaults of its own (pipelines/dbt_command.py)."""
         return {
             "SOVEREIGNTY_WAREHOUSE": str(self.warehouse),
             "SOVEREIGNTY_DUCKDB_MEMORY": self.duckdb_memory_limit,
+            "SOVEREIGNTY_DUCKDB_STORAGE_VERSION": WAREHOUSE_STORAGE_VERSION,
             "SOVEREIGNTY_DBT_THREADS": str(self.duckdb_threads),
             # dbt-duckdb retries its connection with waits of 1, 2, 4, ... s: enough attempts to
             # wait about as long as the pipeline's own steps do for a reader to close the file.
@@ -159,3 +176,13 @@ NON_NEGATIVE = checked(float, lambda value: value >= 0, "a number of 0 or more")
 POSITIVE_SECONDS = checked(float, lambda value: value > 0, "a number of seconds above 0")
 SHARE = checked(float, lambda value: 0 < value <= 1, "a share above 0 and at most 1")
 PROTECTION = checked(float, lambda value: 0 <= value < 1, "a share from 0 up to (not including) 1")
+
+
+def quarter(text: str) -> str:
+    """A quarter in any spelling the reports may use, from the warehouse's first (2000-Q1) on."""
+    from pipelines.periods import FIRST_QUARTER, parse_quarter  # periods needs Polars: loaded when used
+
+    label = parse_quarter(text)
+    if label is None or label < FIRST_QUARTER:
+        raise ValueError(text)
+    return label

@@ -28,7 +28,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.contracts import KINDS, RAW_METADATA_COLUMNS, RAW_SQL_TYPE, ReportKind
-from pipelines.settings import DEFAULT_DUCKDB_MEMORY
+from pipelines.settings import DEFAULT_DUCKDB_MEMORY, WAREHOUSE_STORAGE_VERSION
 
 
 class WarehouseBusyError(RuntimeError):
@@ -206,7 +206,8 @@ def connect(
     DuckDB's lock conflict becomes WarehouseBusyError naming the process that holds the file;
     a file DuckDB cannot read becomes WarehouseDamagedError.
     """
-    config = {"memory_limit": memory_limit}
+    # The storage version only matters when this call creates the file (settings.py says why).
+    config = {"memory_limit": memory_limit, "storage_compatibility_version": WAREHOUSE_STORAGE_VERSION}
     if threads:
         config["threads"] = threads
     deadline = time.monotonic() + wait_seconds

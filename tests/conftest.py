@@ -3,11 +3,10 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from pipelines.ingest import INGESTION_ORDER, Ingestor
-from pipelines.warehouse import create_schemas
+from pipelines.warehouse import connect, create_schemas
 
 TODAY = date(2026, 11, 28)
 
@@ -17,7 +16,7 @@ class Warehouse:
 
     def __init__(self, home: Path):
         self.home = home
-        self.con = duckdb.connect(str(home / "warehouse.duckdb"))
+        self.con = connect(home / "warehouse.duckdb")  # created as the pipeline creates it
         create_schemas(self.con)
 
     def ingest(self, *kinds: str):

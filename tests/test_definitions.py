@@ -6,12 +6,13 @@ import json
 from pathlib import Path
 
 import dagster as dg
+import pytest
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from pipelines.dbt_project import dbt_project
 from pipelines.definitions import build_definitions
 from pipelines.jobs import inbox_plan
-from pipelines.settings import Settings
+from pipelines.settings import DEFAULT_FIRST_PARTITION, Settings, SettingsError
 from tests.reports import csv_bytes, deliver, row
 
 
@@ -21,8 +22,38 @@ def test_definitions_load_with_every_ingestion_asset(home):
     assert {f"raw/{kind}" for kind in ("producer", "trade", "regional", "characteristics", "benchmarks", "targets")} <= keys
     job = defs.resolve_job_def("sovereignty_run")
     assert job.partitions_def is not None
-    assert "2026-Q4" in job.partitions_def.get_partition_keys()
-    assert "2027-Q1" not in job.partitions_def.get_partition_keys()
+    keys = job.partitions_def.get_partition_keys()
+    # from the first partition setting's default (not 2000-Q1: no years of empty quarters) to today's
+    assert keys[0] == DEFAULT_FIRST_PARTITION and keys[-1] == "2026-Q4" and len(keys) == 12
+
+
+def test_the_first_partition_is_a_setting(home, monkeypatch):
+    monkeypatch.setenv("SOVEREIGNTY_FIRST_PARTITION", "Q3 2025")
+    keys = build_definitions(Settings.from_env()).resolve_job_def("sovereignty_run").partitions_def.get_partition_keys()
+    assert keys[0] == "2025-Q3"
+    for bad in ("2025", "1999-Q4"):
+        monkeypatch.setenv("SOVEREIGNTY_FIRST_PARTITION", bad)
+        with pytest.raises(SettingsError, match="SOVEREIGNTY_FIRST_PARTITION"):
+            Settings.from_env()
+
+
+def test_quarters_before_the_first_partition_are_ingested_by_it(home):
+    """A late report of a quarter before the first partition is run as the first partition,
+    which ingests it; rows before 2000-Q1 are still quarantined (period.before_2000)."""
+    rows = [row("trade", period=p) for p in ("2019-Q2", "1999-Q4")]
+    deliver(home, "trade", "old.csv", csv_bytes(rows))
+    plan = inbox_plan(Settings.from_env())
+    assert plan.run_tags() == {ASSET_PARTITION_RANGE_START_TAG: DEFAULT_FIRST_PARTITION,
+                               ASSET_PARTITION_RANGE_END_TAG: DEFAULT_FIRST_PARTITION}
+    defs = build_definitions(Settings.from_env())
+    result = defs.resolve_job_def("sovereignty_run").execute_in_process(
+        instance=dg.DagsterInstance.ephemeral(), tags=plan.run_tags(), asset_selection=[dg.AssetKey(["raw", "trade"])],
+    )
+    assert result.success
+    (materialization,) = result.asset_materializations_for_node("raw__trade")
+    assert materialization.metadata["files_loaded"].value == 1
+    assert materialization.metadata["rows_loaded"].value == 1
+    assert materialization.metadata["rows_quarantined"].value == 1
 
 
 def test_the_module_level_definitions_load():
@@ -102,3 +133,19 @@ def test_every_dbt_data_test_is_an_asset_check(home):
     checks = {key.name for key in build_definitions(Settings.from_env()).resolve_asset_graph().asset_check_keys}
     assert len(tests) > 400
     assert tests <= checks
+
+
+def test_every_check_job_sensor_and_schedule_is_described(home):
+    """The UI shows these descriptions; a dbt test's says in words what its generated name encodes."""
+    defs = build_definitions(Settings.from_env())
+    specs = {spec.key.name: spec for checks in [*defs.assets, *defs.asset_checks] for spec in getattr(checks, "check_specs", [])}
+    assert len(specs) > 400 and [name for name, spec in specs.items() if not spec.description] == []
+    assert specs["not_null_product_independence_okpd2"].description == "`okpd2` is never NULL in marts.product_independence."
+    assert specs["accepted_values_product_independence_quarter__False__1__2__3__4"].description == (
+        "`quarter` in marts.product_independence takes only the values 1, 2, 3, 4.")
+    assert specs["relationships_product_independence_okpd2__okpd2__ref_products_"].description == (
+        "Every `okpd2` of marts.product_independence exists as `okpd2` in products.")
+    assert "does not withhold the release" in specs["reports_for_areas_before_they_exist"].description
+    for definition in (defs.resolve_job_def("sovereignty_run"), defs.resolve_job_def("sovereignty_publish"),
+                       defs.resolve_sensor_def("inbox_arrivals"), defs.resolve_schedule_def("nightly_run")):
+        assert definition.description, definition.name

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
 import re
 import shutil
-import subprocess
 from decimal import Decimal
 from pathlib import Path
 
@@ -21,8 +19,8 @@ import duckdb
 import pytest
 
 from pipelines.cli import main
-from pipelines.dbt_project import DBT_EXECUTABLE
-from pipelines.settings import DBT_PROJECT_DIR, Settings
+from pipelines.dbt_command import run_dbt
+from pipelines.settings import Settings
 from tests.conftest import TODAY
 from tests.reports import csv_bytes, deliver, row
 
@@ -274,10 +272,7 @@ def test_every_dbt_unit_test_passes(marts, tmp_path):
     source = Path(marts.execute("select path from duckdb_databases() where database_name = current_database()").fetchone()[0])
     settings = dataclasses.replace(Settings.from_env(), home=tmp_path)
     shutil.copy2(source, settings.warehouse)
-    result = subprocess.run(
-        [DBT_EXECUTABLE, "test", "--select", "test_type:unit", "--project-dir", str(DBT_PROJECT_DIR),
-         "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(tmp_path / "target")],
-        env={**os.environ, **settings.export_for_dbt()}, capture_output=True, text=True,
-    )
+    result = run_dbt(settings, ["test", "--select", "test_type:unit", "--target-path", str(tmp_path / "target")],
+                     capture_output=True, text=True)
     assert result.returncode == 0, result.stdout[-5000:]
     assert re.search(r"PASS=(\d+)", result.stdout) and int(re.search(r"PASS=(\d+)", result.stdout)[1]) >= 30

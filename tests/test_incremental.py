@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from pipelines.cli import main
+from pipelines.dbt_command import run_dbt
 from pipelines.demo import generate_demo
-from pipelines.settings import DBT_PROJECT_DIR
+from pipelines.settings import Settings
 from tests.conftest import TODAY
 
 QUARTERLY_MARTS = ("product_independence", "area_independence", "regional_development")
@@ -78,10 +78,5 @@ def test_incremental_run_equals_full_refresh(tmp_path, monkeypatch):
 
 
 def dbt(warehouse: Path, tmp_path: Path, *args: str) -> None:
-    subprocess.run(
-        [str(Path(sys.executable).with_name("dbt")), *args, "--quiet",
-         "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
-         "--target-path", str(tmp_path / "dbt_target")],
-        env={**os.environ, "SOVEREIGNTY_WAREHOUSE": str(warehouse)},
-        check=True,
-    )
+    settings = dataclasses.replace(Settings.from_env(), home=warehouse.parent)
+    run_dbt(settings, [*args, "--quiet", "--target-path", str(tmp_path / "dbt_target")], check=True)

@@ -8,10 +8,14 @@ import textwrap
 import threading
 import time
 
+import dagster as dg
 import duckdb
 import pytest
 
 from pipelines.cli import EXIT_BUSY, main
+from pipelines.definitions import build_definitions
+from pipelines.jobs import PUBLISH_JOB
+from pipelines.settings import Settings
 from pipelines.warehouse import WarehouseBusyError, WarehouseDamagedError, connect, writer_lock
 
 
@@ -112,3 +116,28 @@ def test_sovereignty_run_exits_busy_while_another_run_writes(home, capsys):
     finally:
         release(holder)
     assert "DuckDB allows one writing process per file" in capsys.readouterr().err
+
+
+def test_a_check_that_cannot_open_the_warehouse_did_not_run_rather_than_failed(warehouse, monkeypatch):
+    """A quality check meeting a warehouse held by another process has not looked at the data: its
+    step fails saying so, no check result reads as a failed expectation, and nothing is recorded
+    as a validation or a withheld release."""
+    monkeypatch.setenv("SOVEREIGNTY_LOCK_WAIT_SECONDS", "0")
+    warehouse.con.close()
+    path = warehouse.home / "warehouse.duckdb"
+    holder = hold_in_subprocess(f"import duckdb; con = duckdb.connect({str(path)!r})")
+    try:
+        result = build_definitions(Settings.from_env()).resolve_job_def(PUBLISH_JOB).execute_in_process(
+            instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+    finally:
+        release(holder)
+
+    evaluations = [e.asset_check_evaluation_data for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"]
+    failures = {e.step_key: e.step_failure_data.error.message for e in result.all_events if e.is_step_failure}
+    assert evaluations == []
+    gx_steps = [step for step in failures if "_gx_" in step]
+    assert gx_steps and all("did not run: the warehouse could not be opened" in failures[s] for s in gx_steps)
+    assert all(f"process {holder.pid}" in failures[s] for s in gx_steps)
+    with duckdb.connect(str(path), read_only=True) as con:
+        assert con.execute("select count(*) from audit.quality_results").fetchone()[0] == 0
+        assert con.execute("select count(*) from audit.publications").fetchone()[0] == 0

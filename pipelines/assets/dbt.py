@@ -1,13 +1,15 @@
 """Every dbt model, seed and snapshot as a Dagster asset; dbt tests as asset checks."""
 
 import os
+import re
 from collections.abc import Mapping
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
-from pipelines.dbt_project import DBT_EXECUTABLE, dbt_project
+from pipelines.dbt_command import DBT_EXECUTABLE
+from pipelines.dbt_project import dbt_project
 from pipelines.resources import WarehouseResource
 from pipelines.settings import Settings
 from pipelines.warehouse import ingested_state, utc_now
@@ -29,6 +31,57 @@ class SovereigntyTranslator(DagsterDbtTranslator):
         if dbt_resource_props["resource_type"] in ("model", "seed", "snapshot"):
             return dbt_resource_props["schema"]
         return super().get_group_name(dbt_resource_props)
+
+    def get_asset_check_spec(self, asset_spec: dg.AssetSpec, manifest: Mapping[str, Any], unique_id: str,
+                             project: DbtProject | None) -> dg.AssetCheckSpec | None:
+        """Each dbt test as a check that says in words what it checks.
+
+        The name stays dbt's test name: dagster-dbt matches dbt's test results to checks by that
+        name, so a check renamed here would never receive its result. dbt's names are built from
+        the test, model and arguments (not_null_product_independence_okpd2); the description
+        says the same as a sentence, with the severity, or is the test's own description
+        (singular tests are described in dbt_project/tests/singular_tests.yml)."""
+        spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
+        if spec is None:
+            return None
+        test = manifest["nodes"][unique_id]
+        description = test.get("description") or describe_generic_test(test, asset_spec.key.to_user_string())
+        if test.get("config", {}).get("severity", "error").lower() == "warn":
+            description += " A failure is a warning: it does not withhold the release."
+        return dg.AssetCheckSpec(
+            name=spec.name,
+            asset=spec.asset_key,
+            description=description,
+            additional_deps=spec.additional_deps,
+            metadata=spec.metadata,
+            blocking=spec.blocking,
+        )
+
+
+def describe_generic_test(test: Mapping[str, Any], table: str) -> str:
+    """dbt's generic tests (dbt's own and dbt_project/tests/generic/) as one sentence."""
+    metadata = test.get("test_metadata") or {}
+    kwargs = metadata.get("kwargs", {})
+    column = f"`{kwargs.get('column_name')}`"
+    table = table.replace("/", ".")
+    match metadata.get("name"):
+        case "not_null":
+            return f"{column} is never NULL in {table}."
+        case "unique":
+            return f"No two rows of {table} have the same {column}."
+        case "unique_combination":
+            return f"No two rows of {table} have the same ({', '.join(kwargs['columns'])})."
+        case "accepted_values":
+            return f"{column} in {table} takes only the values {', '.join(map(str, kwargs['values']))}."
+        case "relationships":
+            target = re.sub(r"^(ref|source)\((.*)\)$", r"\2", kwargs["to"]).replace("'", "").replace('"', "").replace(", ", ".")
+            return f"Every {column} of {table} exists as `{kwargs['field']}` in {target}."
+        case "between":
+            low, high = kwargs.get("min_value"), kwargs.get("max_value")
+            bounds = (f"between {low} and {high}" if low is not None and high is not None
+                      else f"at least {low}" if low is not None else f"at most {high}")
+            return f"{column} in {table} is {bounds} where it is not NULL."
+    return f"dbt test {test['name']} on {table}: it fails when its query returns rows."
 
 
 def dbt_resource() -> DbtCliResource:

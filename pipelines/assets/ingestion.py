@@ -3,7 +3,8 @@
 Quarterly kinds are partitioned by quarter. A run for a set of quarters ingests the pending
 files whose rows all fall in those quarters; a file reaching outside them stays in the inbox
 for a run that covers them (the sensor and `sovereignty run` choose the quarters from the
-files, so in practice every file is covered).
+files, so in practice every file is covered). The first partition also ingests the quarters
+before it (pipelines/partitions.py).
 """
 
 
@@ -13,6 +14,7 @@ import dagster as dg
 
 from pipelines.contracts import KINDS, ReportKind
 from pipelines.ingest import Ingestor, LoadResult
+from pipelines.partitions import first_partition, quarters_of_partitions
 from pipelines.resources import WarehouseResource
 from pipelines.settings import Settings
 
@@ -61,7 +63,7 @@ def ingestion_asset(kind: ReportKind, settings: Settings, partitions: dg.Partiti
         "quarantined rows and the file's audit record go to the audit schema.",
     )
     def ingest(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
-        quarters = context.partition_keys if kind.quarterly else None
+        quarters = quarters_of_partitions(context.partition_keys, first_partition(settings)) if kind.quarterly else None
         with warehouse.writer() as con:
             results = Ingestor(con, warehouse.home_path, settings.today).ingest_kind(kind.name, quarters)
         for result in results:

@@ -68,6 +68,8 @@ from great_expectations.datasource.fluent.sql_datasource import SQLDatasource  #
 from great_expectations.execution_engine import SqlAlchemyExecutionEngine  # noqa: E402
 from great_expectations.expectations.metrics import util as _gx_metric_util  # noqa: E402
 
+from pipelines.quality.offline_docs import make_offline  # noqa: E402
+
 if TYPE_CHECKING:
     import pandas
 
@@ -377,6 +379,9 @@ def _run(context, batch_definition, suite, target, docs_dir, result_format, batc
     if docs_dir is not None:
         (site,) = context.get_docs_sites_urls(resource_identifier=result_id, site_name=DOCS_SITE)
         docs_path = Path(unquote(urlparse(site["site_url"]).path))
+        # GX rewrote the index and wrote this validation's page, both loading from CDNs
+        for page in (Path(docs_dir).resolve() / "index.html", docs_path):
+            make_offline(Path(docs_dir).resolve(), page)
 
     failed = [
         Failure(
