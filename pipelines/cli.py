@@ -131,9 +131,7 @@ def open_warehouse(settings: Settings, *, read_only: bool = False) -> duckdb.Duc
 
 def check_home(settings: Settings) -> None:
     """A run needs an existing, writable home; it never creates one silently at a mistyped path."""
-    if not settings.home.is_dir():
-        raise HomeError(f"There is no home at {settings.home}: create it (or set SOVEREIGNTY_HOME to the right folder); "
-                        "`sovereignty demo` writes demo reports into a new one.")
+    check_home_exists(settings)
     if not os.access(settings.home, os.W_OK | os.X_OK):
         raise HomeError(f"The home {settings.home} is read-only for this user: a run writes the warehouse and moves "
                         "files there. Run as its owner or make it writable.")
@@ -389,8 +387,10 @@ def command_rebuild(settings: Settings) -> int:
 
 
 def check_home_exists(settings: Settings) -> None:
+    """Commands never create a home silently at a mistyped path."""
     if not settings.home.is_dir():
-        raise HomeError(f"There is no home at {settings.home}: set SOVEREIGNTY_HOME to the right folder.")
+        raise HomeError(f"There is no home at {settings.home}: create it (or set SOVEREIGNTY_HOME to the right folder); "
+                        "`sovereignty demo` writes demo reports into a new one.")
 
 
 def execute_logged(settings: Settings, job: str, plan: InboxPlan | None = None) -> tuple[dg.ExecuteInProcessResult, Path]:
