@@ -10,7 +10,7 @@ INSTALLED := $(VENV)/.installed
 export SOVEREIGNTY_HOME ?= $(CURDIR)/data
 
 MANIFEST := dbt_project/target/manifest.json
-DBT_SOURCES := dbt_project/dbt_project.yml dbt_project/profiles.yml $(shell find dbt_project/models dbt_project/seeds dbt_project/macros dbt_project/tests -type f 2>/dev/null)
+DBT_SOURCES := dbt_project/dbt_project.yml $(shell find dbt_project/models dbt_project/seeds dbt_project/macros dbt_project/tests -type f 2>/dev/null)
 
 .PHONY: run test bench bench-disclosure lock clean-home browser ui docs
 
@@ -24,7 +24,7 @@ $(INSTALLED): requirements.lock pyproject.toml
 
 # The dbt manifest is built here, once per change of the dbt project, not at every Dagster load.
 $(MANIFEST): $(INSTALLED) $(DBT_SOURCES)
-	$(BIN)/python -m pipelines.dbt_command parse --quiet
+	$(BIN)/python -m pipelines.transformation.dbt_command parse --quiet
 	touch $(MANIFEST)
 
 # The demo reports are written once per home; a second `make run` ingests nothing new.
@@ -40,12 +40,12 @@ test: $(INSTALLED) $(MANIFEST) browser
 # The Dagster UI and daemon on this home's instance ($(SOVEREIGNTY_HOME)/dagster, where
 # `sovereignty run` records its runs), on http://127.0.0.1:3000 (UI_PORT=3001 make ui for another).
 ui: $(INSTALLED) $(MANIFEST)
-	$(BIN)/python -m pipelines.ui $(if $(UI_PORT),--port $(UI_PORT))
+	$(BIN)/python -m pipelines.command_line.ui $(if $(UI_PORT),--port $(UI_PORT))
 
 # dbt's documentation site of the marts, generated on this home's warehouse into
 # $(SOVEREIGNTY_HOME)/dbt/docs/ (static_index.html opens from disk, no server needed).
 docs: $(INSTALLED) $(MANIFEST)
-	$(BIN)/python -m pipelines.dbt_command docs generate --static --target-path $(SOVEREIGNTY_HOME)/dbt/docs
+	$(BIN)/python -m pipelines.transformation.dbt_command docs generate --static --target-path $(SOVEREIGNTY_HOME)/dbt/docs
 
 # The national-scale benchmark: full run, incremental quarter and the plain DuckDB baseline
 # (benchmarks/README.md); prints a table and writes benchmarks/results/<date>.json.

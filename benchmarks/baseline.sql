@@ -18,8 +18,8 @@
 --             read natively (CP1251 CSV, XLSX), listed in <work_dir>/conversions.csv
 --   today     DATE: "now" for the rules period.in_future and year.out_of_range
 --
--- Where this script mirrors pipeline code, the comments name it: pipelines/readers.py (formats),
--- pipelines/validation.py (row rules), pipelines/ingest.py (arrival order, duplicates),
+-- Where this script mirrors pipeline code, the comments name it: pipelines/ingestion/readers.py (formats),
+-- pipelines/ingestion/validation.py (row rules), pipelines/ingestion/ingest.py (arrival order, duplicates),
 -- dbt_project/models (staging, intermediate, marts) and dbt_project/macros.
 --
 -- Not reproduced: the pipeline's last_load_id column (bookkeeping of its incremental builds,
@@ -32,7 +32,7 @@
 
 
 -- -------------------------------------------------------------------------------------------------
--- 1. Cell parsing, as pipelines/validation.py does it (the same regular expressions)
+-- 1. Cell parsing, as pipelines/ingestion/validation.py does it (the same regular expressions)
 -- -------------------------------------------------------------------------------------------------
 
 -- Whitespace as the pipeline's Polars/Rust regexes see it (Unicode White_Space: \s there is
@@ -62,7 +62,7 @@ create or replace temp macro parse_integer(s) as
 -- Money is DECIMAL(18,3) in raw: a value of 10^15 or more does not fit (rule <column>.too_large).
 create or replace temp macro to_money(x) as case when abs(x) < 1e15 then cast(x as decimal(18, 3)) end;
 
--- Quarters in every spelling of inputs.md, as the canonical '2025-Q1' (pipelines/periods.py: the
+-- Quarters in every spelling of inputs.md, as the canonical '2025-Q1' (pipelines/ingestion/periods.py: the
 -- first pattern that matches wins). Whitespace runs are folded to one space first.
 create or replace temp macro quarter_text(s) as trim(regexp_replace(s, ws() || '+', ' ', 'g'));
 create or replace temp macro parse_quarter(s) as case
@@ -89,7 +89,7 @@ create or replace temp macro numeric_code(s) as regexp_replace(s, '^([0-9]+)\.0$
 create or replace temp macro region_code_value(s) as
     case when length(numeric_code(s)) < 2 then lpad(numeric_code(s), 2, '0') else numeric_code(s) end;
 
--- INN check digits (pipelines/inn.py): weights over the leading digits, sum mod 11 mod 10.
+-- INN check digits (pipelines/ingestion/inn.py): weights over the leading digits, sum mod 11 mod 10.
 create or replace temp macro inn_check_digit(digits, weights) as
     cast(list_dot_product(cast(string_split(digits, '') as double[]), cast(weights as double[])) as bigint) % 11 % 10;
 create or replace temp macro inn_is_valid(inn) as case
@@ -103,7 +103,7 @@ end;
 
 
 -- -------------------------------------------------------------------------------------------------
--- 2. Reference catalogues (the dbt seeds) and the input contract (pipelines/contracts.py)
+-- 2. Reference catalogues (the dbt seeds) and the input contract (pipelines/ingestion/contracts.py)
 -- -------------------------------------------------------------------------------------------------
 
 -- All text, so that codes keep their leading zeros ('01', '006').
@@ -178,7 +178,7 @@ end;
 
 
 -- -------------------------------------------------------------------------------------------------
--- 3. The files: arrival order, duplicates, formats, whole-file rejections (pipelines/ingest.py)
+-- 3. The files: arrival order, duplicates, formats, whole-file rejections (pipelines/ingestion/ingest.py)
 -- -------------------------------------------------------------------------------------------------
 
 -- What the runner converted: CP1251 CSV and XLSX files, each as a UTF-8 CSV copy. converted_path is
@@ -471,7 +471,7 @@ where not (below_header.is_total and below_header.row_in_file > coalesce(last_co
 
 
 -- -------------------------------------------------------------------------------------------------
--- 6. Rows loaded: typed values, and only the rows that break no hard rule (pipelines/validation.py)
+-- 6. Rows loaded: typed values, and only the rows that break no hard rule (pipelines/ingestion/validation.py)
 --
 -- A row breaking a hard rule is quarantined by the pipeline: it never reaches the marts. So here a
 -- row is kept when every hard rule holds; a rule on a NULL value holds (Polars fill_null(False)).

@@ -27,9 +27,9 @@ import duckdb
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from pipelines.publish.audit import audit_release  # noqa: E402
-from pipelines.publish.disclosure import DisclosurePolicy, suppress, whole_unit_suppression  # noqa: E402
-from pipelines.publish.extracts import build_extracts  # noqa: E402
+from pipelines.publication.audit import audit_release  # noqa: E402
+from pipelines.publication.disclosure import DisclosurePolicy, suppress, whole_unit_suppression  # noqa: E402
+from pipelines.publication.extracts import build_extracts  # noqa: E402
 
 BIN = Path(sys.executable).parent
 TODAY = "2026-11-28"  # pinned, so that every figure is reproducible

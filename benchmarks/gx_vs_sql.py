@@ -3,7 +3,7 @@
     python benchmarks/gx_vs_sql.py --warehouse FILE [--suites blocking|all] [--output FILE.json]
 
 On the same warehouse file and in one run, for each suite in expectations/:
-  GX   the project's own path, exactly what the Dagster asset checks run (pipelines/checks.py):
+  GX   the project's own path, exactly what the Dagster asset checks run (pipelines/defs/quality.py):
        load_suite + validate_table, read-only, Data Docs written into a temporary folder;
   SQL  every expectation of the suite translated mechanically from the suite JSON into one
        DuckDB query, run on one read-only connection per suite (opening and closing it is
@@ -195,7 +195,7 @@ def bench_suite(path: Path, warehouse: Path, docs_dir: Path) -> dict:
     document = json.loads(path.read_text(encoding="utf-8"))
     table = document["meta"]["table"]
 
-    # GX: what the Dagster check times (pipelines/checks.py), loading the suite included.
+    # GX: what the Dagster check times (pipelines/defs/quality.py), loading the suite included.
     started = time.perf_counter()
     outcome = validate_table(warehouse, table, load_suite(path), docs_dir=docs_dir)
     gx_seconds = time.perf_counter() - started

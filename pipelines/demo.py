@@ -27,10 +27,10 @@ import numpy as np
 import polars as pl
 import xlsxwriter
 
-from pipelines.catalogues import Catalogues, load_catalogues
-from pipelines.contracts import KINDS, ColumnType, ReportKind
-from pipelines.inn import complete_inn
-from pipelines.periods import quarter_label, quarter_of, quarter_range
+from pipelines.ingestion.catalogues import Catalogues, load_catalogues
+from pipelines.ingestion.contracts import KINDS, ColumnType, ReportKind
+from pipelines.ingestion.inn import complete_inn
+from pipelines.ingestion.periods import quarter_label, quarter_of, quarter_range
 
 # --------------------------------------------------------------------------------------------
 # Scales

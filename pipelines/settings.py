@@ -7,7 +7,6 @@ installation; tests use a temporary one.
 from __future__ import annotations
 
 import json
-import math
 import os
 from dataclasses import dataclass, field
 from datetime import date
@@ -15,10 +14,11 @@ from pathlib import Path
 
 import yaml
 
-from pipelines.publish.disclosure import DisclosurePolicy
+from pipelines.publication.disclosure import DisclosurePolicy
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
+DBT_PROFILE = "sovereignty"  # the profile dbt_project.yml names; written per home (dbt_command.py)
 # DuckDB's limit in each process. A run has two at once (the run and dbt's subprocess) plus
 # Python's own memory: 3 GB keeps the whole run under the 4 GiB budget of a 2-core machine
 # (benchmarks/README.md measures it); DuckDB spills to disk beyond it.
@@ -36,7 +36,7 @@ WAREHOUSE_STORAGE_VERSION = "v1.4.0"
 # The first quarterly partition: the national projects for technological leadership, whose reports
 # the warehouse collects, start in 2024. Dagster's partition views begin here rather than at the
 # 2000-Q1 the warehouse accepts; reports of earlier quarters are ingested by this first partition,
-# which stands for itself and every quarter before it (pipelines/partitions.py).
+# which stands for itself and every quarter before it (pipelines/ingestion/planning.py).
 DEFAULT_FIRST_PARTITION = "2024-Q1"
 # Where `make ui` serves the Dagster UI: Dagster's own default port.
 DEFAULT_UI_PORT = 3000
@@ -144,19 +144,6 @@ class Settings:
         """The --vars argument of dbt build: the settings dbt models read with var()."""
         return ["--vars", json.dumps({"early_warning": self.early_warning}, sort_keys=True)]
 
-    def export_for_dbt(self) -> dict[str, str]:
-        """Environment for the dbt subprocess: profiles.yml reads the warehouse path and DuckDB's
-        settings from it, with no defaults of its own (pipelines/dbt_command.py)."""
-        return {
-            "SOVEREIGNTY_WAREHOUSE": str(self.warehouse),
-            "SOVEREIGNTY_DUCKDB_MEMORY": self.duckdb_memory_limit,
-            "SOVEREIGNTY_DUCKDB_STORAGE_VERSION": WAREHOUSE_STORAGE_VERSION,
-            "SOVEREIGNTY_DBT_THREADS": str(self.duckdb_threads),
-            # dbt-duckdb retries its connection with waits of 1, 2, 4, ... s: enough attempts to
-            # wait about as long as the pipeline's own steps do for a reader to close the file.
-            "SOVEREIGNTY_DBT_CONNECT_ATTEMPTS": str(1 + math.ceil(math.log2(1 + self.lock_wait_seconds))),
-        }
-
 
 def checked(parse, valid, meaning: str):
     """A parser that also refuses values outside the setting's range (a ValueError names it)."""
@@ -180,7 +167,7 @@ PROTECTION = checked(float, lambda value: 0 <= value < 1, "a share from 0 up to 
 
 def quarter(text: str) -> str:
     """A quarter in any spelling the reports may use, from the warehouse's first (2000-Q1) on."""
-    from pipelines.periods import FIRST_QUARTER, parse_quarter  # periods needs Polars: loaded when used
+    from pipelines.ingestion.periods import FIRST_QUARTER, parse_quarter  # periods needs Polars: loaded when used
 
     label = parse_quarter(text)
     if label is None or label < FIRST_QUARTER:

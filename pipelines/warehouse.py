@@ -27,8 +27,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.contracts import KINDS, RAW_METADATA_COLUMNS, RAW_SQL_TYPE, ReportKind
-from pipelines.settings import DEFAULT_DUCKDB_MEMORY, WAREHOUSE_STORAGE_VERSION
+from pipelines.settings import WAREHOUSE_STORAGE_VERSION, Settings
 
 
 class WarehouseBusyError(RuntimeError):
@@ -37,12 +36,6 @@ class WarehouseBusyError(RuntimeError):
 
 class WarehouseDamagedError(RuntimeError):
     """The warehouse file exists but DuckDB cannot read it (truncated, overwritten)."""
-
-
-def raw_table_ddl(kind: ReportKind) -> str:
-    columns = [f"{c.name} {RAW_SQL_TYPE[c.type]}" for c in kind.columns]
-    columns += [f"{name} {sql_type}" for name, sql_type in RAW_METADATA_COLUMNS.items()]
-    return f"create table if not exists raw.{kind.name} (\n  " + ",\n  ".join(columns) + "\n)"
 
 
 AUDIT_DDL = (
@@ -124,11 +117,10 @@ AUDIT_DDL = (
 
 
 def create_schemas(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the raw and audit schemas and tables if they are not there (idempotent)."""
+    """Create the raw and audit schemas and the audit tables if they are not there (idempotent);
+    ingestion creates the raw tables (pipelines/ingestion/ingest.py)."""
     con.execute("create schema if not exists raw")
     con.execute("create schema if not exists audit")
-    for kind in KINDS.values():
-        con.execute(raw_table_ddl(kind))
     for statement in AUDIT_DDL:
         con.execute(statement)
 
@@ -193,28 +185,30 @@ def current_writer(warehouse: Path) -> str | None:
     return None
 
 
-def connect(
-    warehouse: Path,
-    *,
-    memory_limit: str = DEFAULT_DUCKDB_MEMORY,
-    threads: int | None = None,
-    read_only: bool = False,
-    wait_seconds: float = 0,
-) -> duckdb.DuckDBPyConnection:
-    """Open the warehouse, waiting up to wait_seconds for another process to close it.
+def duckdb_config(settings: Settings) -> dict[str, str | int]:
+    """DuckDB's settings for every connection to the warehouse: the memory and thread limits, and
+    the on-disk format, which only matters when the connection creates the file (settings.py)."""
+    return {
+        "memory_limit": settings.duckdb_memory_limit,
+        "threads": settings.duckdb_threads,
+        "storage_compatibility_version": WAREHOUSE_STORAGE_VERSION,
+    }
+
+
+def open_warehouse(settings: Settings, *, read_only: bool = False, wait_seconds: float | None = None) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse with the settings' limits, waiting (by default the settings' time) for
+    another process to close it.
 
     DuckDB's lock conflict becomes WarehouseBusyError naming the process that holds the file;
     a file DuckDB cannot read becomes WarehouseDamagedError.
     """
-    # The storage version only matters when this call creates the file (settings.py says why).
-    config = {"memory_limit": memory_limit, "storage_compatibility_version": WAREHOUSE_STORAGE_VERSION}
-    if threads:
-        config["threads"] = threads
+    warehouse = settings.warehouse
+    wait_seconds = settings.lock_wait_seconds if wait_seconds is None else wait_seconds
     deadline = time.monotonic() + wait_seconds
     pause = 0.1
     while True:
         try:
-            return duckdb.connect(str(warehouse), read_only=read_only, config=config)
+            return duckdb.connect(str(warehouse), read_only=read_only, config=duckdb_config(settings))
         except duckdb.IOException as error:
             if "No space left on device" in str(error):
                 raise
@@ -226,6 +220,18 @@ def connect(
             raise WarehouseDamagedError(damaged_message(warehouse, error)) from error
         time.sleep(min(pause, max(deadline - time.monotonic(), 0)))
         pause = min(pause * 2, 2.0)
+
+
+@contextlib.contextmanager
+def writing(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A writing connection, under the single-writer lock, with the raw and audit schemas."""
+    with writer_lock(settings.warehouse):
+        con = open_warehouse(settings)
+        try:
+            create_schemas(con)
+            yield con
+        finally:
+            con.close()
 
 
 def busy_message(warehouse: Path, error: Exception, waited: float) -> str:

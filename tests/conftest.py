@@ -1,12 +1,15 @@
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 from pathlib import Path
 
 import pytest
 
-from pipelines.ingest import INGESTION_ORDER, Ingestor
-from pipelines.warehouse import connect, create_schemas
+from pipelines.ingestion.contracts import KINDS
+from pipelines.ingestion.ingest import Ingestor
+from pipelines.settings import Settings
+from pipelines.warehouse import create_schemas, open_warehouse
 
 TODAY = date(2026, 11, 28)
 
@@ -16,12 +19,14 @@ class Warehouse:
 
     def __init__(self, home: Path):
         self.home = home
-        self.con = connect(home / "warehouse.duckdb")  # created as the pipeline creates it
+        self.con = open_warehouse(dataclasses.replace(Settings.from_env(), home=home))  # as the pipeline creates it
         create_schemas(self.con)
 
     def ingest(self, *kinds: str):
         ingestor = Ingestor(self.con, self.home, TODAY)
-        return [result for kind in (kinds or INGESTION_ORDER) for result in ingestor.ingest_kind(kind)]
+        # every kind by default, a kind after those its validation looks up (contracts.py)
+        order = kinds or sorted(KINDS, key=lambda name: bool(KINDS[name].ingested_after))
+        return [result for kind in order for result in ingestor.ingest_kind(kind)]
 
     def rows(self, sql: str, params=None) -> list[tuple]:
         return self.con.execute(sql, params or []).fetchall()

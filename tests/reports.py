@@ -9,7 +9,7 @@ from pathlib import Path
 import polars as pl
 import xlsxwriter
 
-from pipelines.contracts import KINDS
+from pipelines.ingestion.contracts import KINDS
 
 # One valid row per kind, in canonical English names and plain text cells.
 VALID_ROWS: dict[str, dict[str, str]] = {

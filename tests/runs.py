@@ -26,7 +26,7 @@ def environment(home: Path) -> dict[str, str]:
 
 def sovereignty(home: Path, *args: str) -> subprocess.CompletedProcess:
     """The real command in a process of its own, its output captured."""
-    return subprocess.run([sys.executable, "-m", "pipelines.cli", *args], env=environment(home),
+    return subprocess.run([sys.executable, "-m", "pipelines.command_line.cli", *args], env=environment(home),
                           capture_output=True, text=True, timeout=900)
 
 

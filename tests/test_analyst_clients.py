@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.dbt_command import DBT_EXECUTABLE
+from pipelines.transformation.dbt_command import DBT_EXECUTABLE
 from pipelines.settings import DBT_PROJECT_DIR, WAREHOUSE_STORAGE_VERSION
 
 # The oldest DuckDB release that reads files of WAREHOUSE_STORAGE_VERSION.
@@ -95,7 +95,7 @@ def test_make_docs_documents_the_homes_warehouse(uninterrupted, tmp_path):
     settings stops naming the missing variable instead of documenting the default home."""
     env = {**os.environ, "SOVEREIGNTY_HOME": str(uninterrupted)}
     target = tmp_path / "docs"
-    result = subprocess.run([sys.executable, "-m", "pipelines.dbt_command", "docs", "generate", "--static",
+    result = subprocess.run([sys.executable, "-m", "pipelines.transformation.dbt_command", "docs", "generate", "--static",
                              "--target-path", str(target)], env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout[-3000:]
     catalog = json.loads((target / "catalog.json").read_text())
@@ -113,7 +113,7 @@ def test_make_docs_documents_the_homes_warehouse(uninterrupted, tmp_path):
 
 def test_make_docs_without_a_warehouse_says_so(tmp_path):
     env = {**os.environ, "SOVEREIGNTY_HOME": str(tmp_path)}
-    result = subprocess.run([sys.executable, "-m", "pipelines.dbt_command", "docs", "generate"], env=env,
+    result = subprocess.run([sys.executable, "-m", "pipelines.transformation.dbt_command", "docs", "generate"], env=env,
                             capture_output=True, text=True)
     assert result.returncode == 1 and "No warehouse at" in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "warehouse.duckdb").exists()

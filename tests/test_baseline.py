@@ -17,7 +17,7 @@ from decimal import Decimal
 import duckdb
 import pytest
 
-from pipelines.cli import main
+from pipelines.command_line.cli import main
 from pipelines.demo import generate_demo
 from pipelines.settings import REPO_ROOT
 from tests.conftest import TODAY

@@ -92,7 +92,7 @@ def test_sql_writes_each_format_to_a_file_and_csv_json_to_stdout(uninterrupted, 
 
 
 def test_sql_prints_a_table_and_reads_statements_from_stdin(uninterrupted):
-    result = subprocess.run([sys.executable, "-m", "pipelines.cli", "sql"], input="select 42 as answer; ",
+    result = subprocess.run([sys.executable, "-m", "pipelines.command_line.cli", "sql"], input="select 42 as answer; ",
                             env=environment(uninterrupted), capture_output=True, text=True)
     assert result.returncode == 0 and "answer" in result.stdout and "42" in result.stdout
 
@@ -111,7 +111,7 @@ def test_sql_errors_are_one_line(uninterrupted, query, says):
 
 
 def test_sql_into_a_closed_pipe_ends_quietly(uninterrupted):
-    command = f"{sys.executable} -m pipelines.cli sql 'select * from range(200000)' --format csv | head -n 2"
+    command = f"{sys.executable} -m pipelines.command_line.cli sql 'select * from range(200000)' --format csv | head -n 2"
     result = subprocess.run(["bash", "-o", "pipefail", "-c", command], env=environment(uninterrupted),
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
@@ -123,7 +123,7 @@ def test_version_and_expected_conditions_are_one_line_with_their_exit_codes(tmp_
     version = sovereignty(tmp_path, "--version")
     assert version.returncode == 0 and version.stdout.startswith("sovereignty ")
 
-    bad = subprocess.run([sys.executable, "-m", "pipelines.cli", "status"], capture_output=True, text=True,
+    bad = subprocess.run([sys.executable, "-m", "pipelines.command_line.cli", "status"], capture_output=True, text=True,
                          env={**environment(tmp_path), "SOVEREIGNTY_DISCLOSURE_MIN_PRODUCERS": "abc"})
     assert bad.returncode == 2
     assert bad.stderr == "SOVEREIGNTY_DISCLOSURE_MIN_PRODUCERS='abc' is not a valid value (default: 3)\n"

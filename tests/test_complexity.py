@@ -1,4 +1,4 @@
-"""pipelines.complexity against Stata's ecomplexity output and small hand-computed cases."""
+"""pipelines.transformation.complexity against Stata's ecomplexity output and small hand-computed cases."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from pipelines.complexity import economic_complexity
+from pipelines.transformation.complexity import economic_complexity
 
 FIXTURE = Path(__file__).parent / "fixtures" / "ecomplexity" / "stata_ground_truth.csv"
 KEYS = ["year", "origin", "hs92"]

@@ -82,7 +82,7 @@ def dagster_ui(ui_home) -> str:
            "DAGSTER_HOME": str(ui_home / "dagster")}
     webserver = Path(sys.executable).with_name("dagster-webserver")
     log = open(ui_home / "webserver.log", "w")
-    server = subprocess.Popen([str(webserver), "-m", "pipelines.definitions", "-h", "127.0.0.1", "-p", str(port)],
+    server = subprocess.Popen([str(webserver), "-m", "pipelines.defs.definitions", "-h", "127.0.0.1", "-p", str(port)],
                               env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -189,7 +189,7 @@ def test_a_data_docs_page_renders_its_content_with_no_network(uninterrupted, bro
 
 def test_make_ui_on_a_missing_home_says_so(tmp_path):
     env = {**os.environ, "SOVEREIGNTY_HOME": str(tmp_path / "nowhere")}
-    result = subprocess.run([sys.executable, "-m", "pipelines.ui", "--port", str(free_port())], env=env,
+    result = subprocess.run([sys.executable, "-m", "pipelines.command_line.ui", "--port", str(free_port())], env=env,
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 2 and "There is no home at" in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "nowhere").exists()

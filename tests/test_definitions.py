@@ -7,11 +7,11 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
-from pipelines.dbt_project import dbt_project
-from pipelines.definitions import build_definitions
-from pipelines.jobs import inbox_plan
+from pipelines.transformation.dbt_project import dbt_project
+from pipelines.defs.definitions import build_definitions
+from pipelines.defs.jobs import PARTITION_RANGE_END_TAG, PARTITION_RANGE_START_TAG, partition_range_tags
+from pipelines.ingestion.planning import inbox_plan
 from pipelines.settings import DEFAULT_FIRST_PARTITION, Settings, SettingsError
 from tests.reports import csv_bytes, deliver, row
 
@@ -43,11 +43,14 @@ def test_quarters_before_the_first_partition_are_ingested_by_it(home):
     rows = [row("trade", period=p) for p in ("2019-Q2", "1999-Q4")]
     deliver(home, "trade", "old.csv", csv_bytes(rows))
     plan = inbox_plan(Settings.from_env())
-    assert plan.run_tags() == {ASSET_PARTITION_RANGE_START_TAG: DEFAULT_FIRST_PARTITION,
-                               ASSET_PARTITION_RANGE_END_TAG: DEFAULT_FIRST_PARTITION}
+    assert partition_range_tags(plan) == {PARTITION_RANGE_START_TAG: DEFAULT_FIRST_PARTITION,
+                                          PARTITION_RANGE_END_TAG: DEFAULT_FIRST_PARTITION}
+    # the tags are the ones Dagster reads as a run's partition range
+    assert dg.RunRequest(tags=partition_range_tags(plan)).partition_key_range == dg.PartitionKeyRange(
+        DEFAULT_FIRST_PARTITION, DEFAULT_FIRST_PARTITION)
     defs = build_definitions(Settings.from_env())
     result = defs.resolve_job_def("sovereignty_run").execute_in_process(
-        instance=dg.DagsterInstance.ephemeral(), tags=plan.run_tags(), asset_selection=[dg.AssetKey(["raw", "trade"])],
+        instance=dg.DagsterInstance.ephemeral(), tags=partition_range_tags(plan), asset_selection=[dg.AssetKey(["raw", "trade"])],
     )
     assert result.success
     (materialization,) = result.asset_materializations_for_node("raw__trade")
@@ -57,7 +60,7 @@ def test_quarters_before_the_first_partition_are_ingested_by_it(home):
 
 
 def test_the_module_level_definitions_load():
-    from pipelines import definitions
+    from pipelines.defs import definitions
 
     assert isinstance(definitions.defs, dg.Definitions)
 
@@ -71,8 +74,8 @@ def test_sensor_requests_one_run_covering_the_pending_quarters(home):
     deliver(home, "producer", "q3.csv", csv_bytes([row("producer", period="2025-Q3")]))
     with dg.build_sensor_context() as context:
         request = sensor(context)
-    assert request.tags[ASSET_PARTITION_RANGE_START_TAG] == "2025-Q1"
-    assert request.tags[ASSET_PARTITION_RANGE_END_TAG] == "2025-Q3"
+    assert request.tags[PARTITION_RANGE_START_TAG] == "2025-Q1"
+    assert request.tags[PARTITION_RANGE_END_TAG] == "2025-Q3"
     with dg.build_sensor_context() as context:
         assert sensor(context).run_key == request.run_key  # same files, same run key
 
@@ -101,7 +104,7 @@ def test_sensor_requests_a_run_to_finish_an_interrupted_build_and_only_once(ware
         request = sensor(context)
 
     assert isinstance(request, dg.RunRequest) and request.run_key == "finish-1-1"
-    assert request.tags[ASSET_PARTITION_RANGE_START_TAG] == request.tags[ASSET_PARTITION_RANGE_END_TAG] == "2026-Q4"
+    assert request.tags[PARTITION_RANGE_START_TAG] == request.tags[PARTITION_RANGE_END_TAG] == "2026-Q4"
     with dg.build_sensor_context() as context:
         assert sensor(context).run_key == request.run_key
 
@@ -118,7 +121,7 @@ def test_a_partitioned_run_ingests_the_pending_files(home):
     defs = build_definitions(Settings.from_env())
     result = defs.resolve_job_def("sovereignty_run").execute_in_process(
         instance=dg.DagsterInstance.ephemeral(),
-        tags={ASSET_PARTITION_RANGE_START_TAG: "2025-Q1", ASSET_PARTITION_RANGE_END_TAG: "2025-Q1"},
+        tags={PARTITION_RANGE_START_TAG: "2025-Q1", PARTITION_RANGE_END_TAG: "2025-Q1"},
         asset_selection=[dg.AssetKey(["raw", "trade"])],
     )
     assert result.success
@@ -128,7 +131,7 @@ def test_a_partitioned_run_ingests_the_pending_files(home):
 
 def test_every_dbt_data_test_is_an_asset_check(home):
     """Singular tests that read several models name the one they guard (meta.dagster.ref)."""
-    manifest = json.loads(Path(dbt_project.manifest_path).read_text())
+    manifest = json.loads(Path(dbt_project().manifest_path).read_text())
     tests = {node["name"] for node in manifest["nodes"].values() if node["resource_type"] == "test"}
     checks = {key.name for key in build_definitions(Settings.from_env()).resolve_asset_graph().asset_check_keys}
     assert len(tests) > 400

@@ -18,11 +18,11 @@ import openpyxl
 import polars as pl
 import pytest
 
-from pipelines.catalogues import load_catalogues
-from pipelines.contracts import KINDS
+from pipelines.ingestion.catalogues import load_catalogues
+from pipelines.ingestion.contracts import KINDS
 from pipelines.demo import SCALES, generate_demo, write_demo
-from pipelines.inn import inn_is_valid
-from pipelines.periods import parse_quarter, quarter_range
+from pipelines.ingestion.inn import inn_is_valid
+from pipelines.ingestion.periods import parse_quarter, quarter_range
 
 TODAY = date(2026, 11, 28)
 QUARTERS = quarter_range("2025-Q1", "2026-Q4")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.contracts import KINDS
+from pipelines.ingestion.contracts import KINDS
 from pipelines.demo import generate_demo
-from pipelines.ingest import file_periods
+from pipelines.ingestion.ingest import file_periods
 from tests.conftest import TODAY, Warehouse
 
 

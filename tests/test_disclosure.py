@@ -22,10 +22,10 @@ from scipy.optimize import linprog
 from scipy.sparse.csgraph import connected_components
 
 from pipelines import demo
-from pipelines.cli import main
-from pipelines.publish.audit import audit_release
-from pipelines.publish.disclosure import DisclosurePolicy, complement_suppression, suppress, whole_unit_suppression
-from pipelines.publish.extracts import CELL_FIGURES, build_extracts
+from pipelines.command_line.cli import main
+from pipelines.publication.audit import audit_release
+from pipelines.publication.disclosure import DisclosurePolicy, complement_suppression, suppress, whole_unit_suppression
+from pipelines.publication.extracts import CELL_FIGURES, build_extracts
 from tests.conftest import TODAY
 
 PUBLISHED = (

@@ -21,8 +21,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from pipelines.cli import main
-from pipelines.publish.alerts import new_high_signals, post_signals
+from pipelines.command_line.cli import main
+from pipelines.publication.alerts import new_high_signals, post_signals
 from tests.conftest import TODAY
 from tests.reports import csv_bytes, deliver, row
 

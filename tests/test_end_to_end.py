@@ -18,8 +18,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.cli import main
-from pipelines.dbt_command import run_dbt
+from pipelines.command_line.cli import main
+from pipelines.transformation.dbt_command import run_dbt
 from pipelines.settings import Settings
 from tests.conftest import TODAY
 from tests.reports import csv_bytes, deliver, row

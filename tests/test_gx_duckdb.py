@@ -202,7 +202,8 @@ def test_every_connection_is_closed_and_another_process_can_write(warehouse):
     finally:
         for target, name, fn in listeners:
             sa.event.remove(target, name, fn)
-    assert opened and sorted(opened) == sorted(closed), "GX left a DuckDB connection open"
+    # every connection opened here is closed (a pool of an earlier test may close its own meanwhile)
+    assert opened and set(opened) <= set(closed), "GX left a DuckDB connection open"
 
     # DuckDB's file lock is free: another process can write, and so can this one.
     probe = can_write_from_another_process(warehouse)

@@ -15,8 +15,8 @@ import signal
 
 import pytest
 
-from pipelines.contracts import KINDS
-from pipelines.ingest import InboxError, Ingestor, examine, validation_context
+from pipelines.ingestion.contracts import KINDS
+from pipelines.ingestion.ingest import InboxError, Ingestor, examine, validation_context
 from tests.conftest import TODAY
 from tests.reports import csv_bytes, deliver, row
 

@@ -13,7 +13,7 @@ import shutil
 import duckdb
 import pytest
 
-from pipelines.contracts import KINDS
+from pipelines.ingestion.contracts import KINDS
 from tests.runs import fresh_home, sovereignty
 
 pytestmark = pytest.mark.slow

@@ -10,8 +10,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.cli import main
-from pipelines.dbt_command import run_dbt
+from pipelines.command_line.cli import main
+from pipelines.transformation.dbt_command import run_dbt
 from pipelines.demo import generate_demo
 from pipelines.settings import Settings
 from tests.conftest import TODAY

@@ -116,7 +116,7 @@ def test_hidden_files_are_partial_uploads_and_wait(warehouse):
 
 
 def test_rows_outside_the_run_quarters_leave_the_file_in_the_inbox(warehouse):
-    from pipelines.ingest import Ingestor
+    from pipelines.ingestion.ingest import Ingestor
     from tests.conftest import TODAY
 
     deliver(warehouse.home, "trade", "q2.csv", csv_bytes([row("trade", period="2025-Q2")]))

@@ -6,7 +6,7 @@ import polars as pl
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipelines.inn import complete_inn, inn_is_valid, inn_is_valid_expr
+from pipelines.ingestion.inn import complete_inn, inn_is_valid, inn_is_valid_expr
 
 prefixes = st.one_of(st.text("0123456789", min_size=9, max_size=9), st.text("0123456789", min_size=10, max_size=10))
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from pipelines.periods import parse_quarter, parse_quarter_expr, quarter_range
+from pipelines.ingestion.periods import parse_quarter, parse_quarter_expr, quarter_range
 
 SPELLINGS = {
     "2025-Q1": "2025-Q1",

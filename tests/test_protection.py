@@ -10,12 +10,12 @@ import numpy as np
 import polars as pl
 import pytest
 
-from pipelines.assets.publication import audit_failures
-from pipelines.cli import main, print_blocked
-from pipelines.publish.audit import attacker_intervals
-from pipelines.publish.disclosure import DisclosurePolicy, suppress
-from pipelines.publish.linked_table import LEADERSHIP, LinkedTable
-from pipelines.publish.protection import optimal_suppression
+from pipelines.publication.publish import audit_failures
+from pipelines.command_line.cli import main, print_blocked
+from pipelines.publication.audit import attacker_intervals
+from pipelines.publication.disclosure import DisclosurePolicy, suppress
+from pipelines.publication.linked_table import LEADERSHIP, LinkedTable
+from pipelines.publication.protection import optimal_suppression
 from tests.test_disclosure import PRIMARY, write_marts
 
 POLICY = DisclosurePolicy()  # p = 10 %, secondary cells 0.1 %

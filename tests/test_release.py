@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 import polars as pl
 import pytest
 
-from pipelines.publish.release import INCOMING_PREFIX, DamagedLatest, parquet_bytes, publish_release, read_latest, valid_latest
+from pipelines.publication.release import INCOMING_PREFIX, DamagedLatest, parquet_bytes, publish_release, read_latest, valid_latest
 
 FRAME = pl.DataFrame({"project_code": ["UAS", "NMC"], "year": [2026, 2026], "index": [61.5, None]})
 
@@ -60,7 +60,7 @@ def test_a_publication_killed_before_its_rename_leaves_no_visible_release(tmp_pa
     # is renamed into place (or before `latest` is replaced).
     script = textwrap.dedent(f"""
         import os, polars as pl
-        from pipelines.publish import release
+        from pipelines.publication import release
         def die(*args): os._exit(9)
         release.os.{killed_at} = die
         release.publish_release(__import__("pathlib").Path({str(tmp_path)!r}),

@@ -80,7 +80,7 @@ def run_and_kill(home: Path, step: str, delay: float) -> None:
     """Start `sovereignty run`, kill its process group `delay` s after `step` starts, and check
     that the kill landed inside the step."""
     earlier = run_ids(home)
-    process = subprocess.Popen([sys.executable, "-m", "pipelines.cli", "run"], env=environment(home),
+    process = subprocess.Popen([sys.executable, "-m", "pipelines.command_line.cli", "run"], env=environment(home),
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + 600
     while step not in started_steps(home, earlier).get("STEP_START", set()):
@@ -249,7 +249,7 @@ def test_a_run_waits_for_a_reader_and_refuses_at_once_when_it_stays(uninterrupte
 
     reader = hold_reader(home / "warehouse.duckdb", 120)
     try:
-        refused = subprocess.run([sys.executable, "-m", "pipelines.cli", "run"], capture_output=True, text=True,
+        refused = subprocess.run([sys.executable, "-m", "pipelines.command_line.cli", "run"], capture_output=True, text=True,
                                  env={**environment(home), "SOVEREIGNTY_LOCK_WAIT_SECONDS": "1"}, timeout=120)
     finally:
         reader.kill()
@@ -275,7 +275,7 @@ def test_a_delivery_of_yearly_kinds_only_runs_with_a_reader_holding_the_file_at_
     (home / "inbox" / "producer").mkdir(parents=True, exist_ok=True)
     os.mkfifo(home / "inbox" / "producer" / "pipe.csv")
     earlier = run_ids(home)
-    process = subprocess.Popen([sys.executable, "-m", "pipelines.cli", "run"], env=environment(home),
+    process = subprocess.Popen([sys.executable, "-m", "pipelines.command_line.cli", "run"], env=environment(home),
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 600
     while "warehouse_models" not in started_steps(home, earlier).get("STEP_START", set()):

@@ -22,7 +22,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from pipelines.publish.report import BLUE, render_report
+from pipelines.publication.report import BLUE, render_report
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 C = "c"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.catalogues import load_catalogues
-from pipelines.contracts import KINDS, ColumnType
-from pipelines.validation import ValidationContext, rule_list
+from pipelines.ingestion.catalogues import load_catalogues
+from pipelines.ingestion.contracts import KINDS, ColumnType
+from pipelines.ingestion.validation import ValidationContext, rule_list
 from tests.conftest import TODAY
 from tests.reports import csv_bytes, deliver, row
 
@@ -161,7 +161,7 @@ def test_a_cell_of_spaces_only_is_empty(warehouse):
 
 
 def test_inn_is_kept_as_text_with_leading_zeros(warehouse):
-    from pipelines.inn import complete_inn
+    from pipelines.ingestion.inn import complete_inn
 
     inn = complete_inn("027406211")
     deliver(warehouse.home, "producer", "zero.csv", csv_bytes([row("producer", inn=inn, region_code="02")]))

@@ -12,11 +12,11 @@ import dagster as dg
 import duckdb
 import pytest
 
-from pipelines.cli import EXIT_BUSY, main
-from pipelines.definitions import build_definitions
-from pipelines.jobs import PUBLISH_JOB
+from pipelines.command_line.cli import EXIT_BUSY, main
+from pipelines.defs.definitions import build_definitions
+from pipelines.defs.jobs import PUBLISH_JOB
 from pipelines.settings import Settings
-from pipelines.warehouse import WarehouseBusyError, WarehouseDamagedError, connect, writer_lock
+from pipelines.warehouse import WarehouseBusyError, WarehouseDamagedError, open_warehouse, writer_lock
 
 
 def hold_in_subprocess(code: str) -> subprocess.Popen:
@@ -62,7 +62,7 @@ def test_duckdb_file_open_elsewhere_gives_a_clear_message_naming_the_process(hom
     holder = hold_in_subprocess(f"import duckdb; con = duckdb.connect({str(warehouse)!r})")
     try:
         with pytest.raises(WarehouseBusyError, match=rf"held open by process {holder.pid} .*close it"):
-            connect(warehouse)
+            open_warehouse(Settings.from_env(), wait_seconds=0)
     finally:
         release(holder)
 
@@ -75,7 +75,7 @@ def test_a_writer_waits_for_a_reader_to_close_the_file(home):
     closer = threading.Timer(1.5, release, [reader])
     closer.start()
     started = time.monotonic()
-    with connect(warehouse, wait_seconds=30) as con:
+    with open_warehouse(Settings.from_env(), wait_seconds=30) as con:
         assert con.execute("select 1").fetchone() == (1,)
     assert 1.0 < time.monotonic() - started < 30
     closer.join()
@@ -88,7 +88,7 @@ def test_a_writer_gives_up_after_the_wait_naming_the_reader(home):
     try:
         started = time.monotonic()
         with pytest.raises(WarehouseBusyError, match=rf"process {reader.pid} .* after waiting 1 s"):
-            connect(warehouse, wait_seconds=1)
+            open_warehouse(Settings.from_env(), wait_seconds=1)
         assert time.monotonic() - started < 10
     finally:
         release(reader)
@@ -98,7 +98,7 @@ def test_a_damaged_warehouse_is_reported_as_damaged(home):
     warehouse = home / "warehouse.duckdb"
     warehouse.write_bytes(b"not a database" * 1000)
     with pytest.raises(WarehouseDamagedError, match="is damaged and cannot be read .* Run `sovereignty rebuild`"):
-        connect(warehouse)
+        open_warehouse(Settings.from_env(), wait_seconds=0)
 
 
 def test_sovereignty_run_exits_busy_while_another_run_writes(home, capsys):

@@ -1,11 +1,11 @@
 """Regional specialisation and complexity (metrics.md section 3), per year.
 
 A Python model because the method needs an eigenvector; the computation itself is
-pipelines/complexity.py, the same code tests/test_complexity.py checks against the Stata
+pipelines/transformation/complexity.py, the same code tests/test_complexity.py checks against the Stata
 reference values (locations = regions, products = OKPD2 codes, values = yearly output).
 """
 
-from pipelines.complexity import economic_complexity
+from pipelines.transformation.complexity import economic_complexity
 
 
 def model(dbt, session):

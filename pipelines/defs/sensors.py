@@ -3,7 +3,7 @@
 
 import dagster as dg
 
-from pipelines.jobs import main_job, run_request
+from pipelines.defs.jobs import main_job, run_request
 from pipelines.settings import Settings
 
 

@@ -25,20 +25,21 @@ import dagster as dg
 import duckdb
 import polars as pl
 
-from pipelines.ingest import InboxError, Ingestor, NotRegularFile, kept_files, read_entry, sha256_of
-from pipelines.jobs import MAIN_JOB, PUBLISH_JOB, InboxPlan, inbox_plan, unfinished_work
-from pipelines.periods import quarter_of
-from pipelines.progress import DBT_STEP, RunDisplay, RunWatcher
-from pipelines.publish.attempts import record_unrecorded_release
-from pipelines.publish.release import DamagedLatest, read_latest
+from pipelines.ingestion.ingest import InboxError, Ingestor, NotRegularFile, kept_files, read_entry, sha256_of
+from pipelines.defs.jobs import MAIN_JOB, PUBLISH_JOB, job_finishing, partition_range_tags
+from pipelines.ingestion.planning import InboxPlan, inbox_plan
+from pipelines.ingestion.periods import quarter_of
+from pipelines.command_line.progress import DBT_STEP, RunDisplay, RunWatcher
+from pipelines.publication.attempts import record_unrecorded_release, unfinished_work
+from pipelines.publication.release import DamagedLatest, read_latest
 from pipelines.settings import Settings, SettingsError
 from pipelines.warehouse import (
     WarehouseBusyError,
     WarehouseDamagedError,
-    connect,
     create_schemas,
     current_writer,
     newest_load_id,
+    open_warehouse,
     writer_lock,
 )
 
@@ -99,7 +100,7 @@ def execute_job(settings: Settings, name: str, plan: InboxPlan | None, out: Text
     """Run one of the definitions' jobs in this process, showing its steps on `out` as they happen."""
     display = RunDisplay(out)
     display.line(f"{name}: loading the pipeline (Dagster definitions, the dbt project)")
-    from pipelines.definitions import build_definitions  # heavy: only commands that run need it
+    from pipelines.defs.definitions import build_definitions  # heavy: only commands that run need it
 
     defs = build_definitions(settings)
     job = defs.resolve_job_def(name)
@@ -114,19 +115,13 @@ def execute_job(settings: Settings, name: str, plan: InboxPlan | None, out: Text
         return job.execute_in_process(
             instance=instance,
             run_id=run_id,
-            tags={**(plan.run_tags() if plan else {}), PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()},
+            tags={**(partition_range_tags(plan) if plan else {}), PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()},
             raise_on_error=False,
             # The command shows its own lines; Dagster's step log stays in the run's event log.
             run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
         )
     finally:
         watcher.stop()
-
-
-def open_warehouse(settings: Settings, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """The warehouse with the settings' limits, waiting the settings' time for readers to close it."""
-    return connect(settings.warehouse, memory_limit=settings.duckdb_memory_limit, threads=settings.duckdb_threads,
-                   read_only=read_only, wait_seconds=settings.lock_wait_seconds)
 
 
 def check_home(settings: Settings) -> None:
@@ -233,7 +228,7 @@ def print_warnings(con: duckdb.DuckDBPyConnection) -> None:
 
 def print_new_signals(settings: Settings, con: duckdb.DuckDBPyConnection, release_id: str) -> None:
     """The release's new high-severity risk signals (docs/early_warning.md), as the alert sends them."""
-    from pipelines.publish.alerts import new_high_signals, previous_release
+    from pipelines.publication.alerts import new_high_signals, previous_release
 
     signals = new_high_signals(settings.published, release_id, previous_release(con, release_id))
     print(f"\nNew high-severity risk signals: {len(signals) or 'none'}")
@@ -289,8 +284,8 @@ def command_run(settings: Settings) -> int:
             return record_duplicates(settings, plan, before)
         job = MAIN_JOB
         if plan.empty:
-            job, why = unfinished
-            print(f"Nothing new in {settings.home / 'inbox'}, but {why}: finishing it.")
+            job = job_finishing(unfinished)
+            print(f"Nothing new in {settings.home / 'inbox'}, but {unfinished.why}: finishing it.")
         result, log_path = execute_logged(settings, job, plan)
         with open_warehouse(settings, read_only=True) as con:
             print_load_summary(con, before)
@@ -440,7 +435,7 @@ def command_status(settings: Settings) -> int:
         return 0
     try:
         # a short wait only: status answers while a run writes, it does not queue behind it
-        con = connect(settings.warehouse, read_only=True, wait_seconds=min(settings.lock_wait_seconds, 2))
+        con = open_warehouse(settings, read_only=True, wait_seconds=min(settings.lock_wait_seconds, 2))
     except WarehouseBusyError:
         print("The warehouse is open for writing by that run right now: loads and releases are shown once the step ends.")
         return 0
@@ -475,7 +470,7 @@ def command_status(settings: Settings) -> int:
     except DamagedLatest as damage:
         print(f"Latest release: damaged pointer ({damage}); the next `sovereignty run` or `publish` replaces it")
     if unfinished:
-        print(f"Unfinished: {unfinished[1]}. `sovereignty run` finishes it.")
+        print(f"Unfinished: {unfinished.why}. `sovereignty run` finishes it.")
     return 0
 
 
@@ -512,7 +507,7 @@ def command_sql(settings: Settings, query: str | None, output_format: str, outpu
     if not settings.warehouse.exists():
         print(f"No warehouse at {settings.warehouse}: run `sovereignty run` first.", file=sys.stderr)
         return EXIT_FAILED
-    with connect(settings.warehouse, read_only=True, wait_seconds=min(settings.lock_wait_seconds, 5)) as con:
+    with open_warehouse(settings, read_only=True, wait_seconds=min(settings.lock_wait_seconds, 5)) as con:
         try:
             relation = None
             for statement in con.extract_statements(statements):  # a ';' inside a literal stays in it

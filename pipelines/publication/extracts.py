@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import duckdb
 import polars as pl
 
-from pipelines.publish.disclosure import DisclosurePolicy, Suppression, suppress
+from pipelines.publication.disclosure import DisclosurePolicy, Suppression, suppress
 
 FLAG = "c"
 

@@ -4,7 +4,7 @@ Quarterly kinds are partitioned by quarter. A run for a set of quarters ingests 
 files whose rows all fall in those quarters; a file reaching outside them stays in the inbox
 for a run that covers them (the sensor and `sovereignty run` choose the quarters from the
 files, so in practice every file is covered). The first partition also ingests the quarters
-before it (pipelines/partitions.py).
+before it (pipelines/ingestion/planning.py).
 """
 
 
@@ -12,11 +12,11 @@ from collections import Counter
 
 import dagster as dg
 
-from pipelines.contracts import KINDS, ReportKind
-from pipelines.ingest import Ingestor, LoadResult
-from pipelines.partitions import first_partition, quarters_of_partitions
-from pipelines.resources import WarehouseResource
+from pipelines.ingestion.contracts import KINDS, ReportKind
+from pipelines.ingestion.ingest import Ingestor, LoadResult
+from pipelines.ingestion.planning import first_partition, partition_keys, quarters_of_partitions
 from pipelines.settings import Settings
+from pipelines.warehouse import writing
 
 INGESTION_GROUP = "ingestion"
 
@@ -50,22 +50,20 @@ def load_summary(results: list[LoadResult]) -> dict[str, dg.MetadataValue]:
 
 
 def ingestion_asset(kind: ReportKind, settings: Settings, partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
-    deps = [raw_asset_key("benchmarks")] if kind.name == "characteristics" else []
-
     @dg.asset(
         key=raw_asset_key(kind.name),
         group_name=INGESTION_GROUP,
-        deps=deps,
+        deps=[raw_asset_key(name) for name in kind.ingested_after],
         partitions_def=partitions if kind.quarterly else None,
         backfill_policy=dg.BackfillPolicy.single_run() if kind.quarterly else None,
         kinds={"polars", "duckdb"},
         description=f"Every accepted row of the '{kind.name}' reports, append-only (inputs.md); "
         "quarantined rows and the file's audit record go to the audit schema.",
     )
-    def ingest(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    def ingest(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         quarters = quarters_of_partitions(context.partition_keys, first_partition(settings)) if kind.quarterly else None
-        with warehouse.writer() as con:
-            results = Ingestor(con, warehouse.home_path, settings.today).ingest_kind(kind.name, quarters)
+        with writing(settings) as con:
+            results = Ingestor(con, settings.home, settings.today).ingest_kind(kind.name, quarters)
         for result in results:
             if result.status == "rejected":
                 context.log.warning(f"{kind.name}: rejected {result.file_name}: {result.error}")
@@ -74,5 +72,13 @@ def ingestion_asset(kind: ReportKind, settings: Settings, partitions: dg.Partiti
     return ingest
 
 
-def ingestion_assets(settings: Settings, partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
+def quarter_partitions(settings: Settings) -> dg.StaticPartitionsDefinition:
+    """Quarterly partitions keyed '2025-Q1'. Dagster has no quarterly time window, and the
+    warehouse's own key is the quarter label, so the keys are listed; the list grows by one key
+    when a new quarter starts."""
+    return dg.StaticPartitionsDefinition(partition_keys(settings))
+
+
+def ingestion_assets(settings: Settings) -> list[dg.AssetsDefinition]:
+    partitions = quarter_partitions(settings)
     return [ingestion_asset(kind, settings, partitions) for kind in KINDS.values()]

@@ -1,6 +1,5 @@
 """Every dbt model, seed and snapshot as a Dagster asset; dbt tests as asset checks."""
 
-import os
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -8,11 +7,11 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
-from pipelines.dbt_command import DBT_EXECUTABLE
-from pipelines.dbt_project import dbt_project
-from pipelines.resources import WarehouseResource
 from pipelines.settings import Settings
-from pipelines.warehouse import ingested_state, utc_now
+from pipelines.transformation.builds import finish_build, start_build
+from pipelines.transformation.dbt_command import DBT_EXECUTABLE, write_profile
+from pipelines.transformation.dbt_project import dbt_project
+from pipelines.warehouse import writing
 
 
 class SovereigntyTranslator(DagsterDbtTranslator):
@@ -84,21 +83,31 @@ def describe_generic_test(test: Mapping[str, Any], table: str) -> str:
     return f"dbt test {test['name']} on {table}: it fails when its query returns rows."
 
 
-def dbt_resource() -> DbtCliResource:
-    return DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE)
+def dbt_resource(settings: Settings) -> dg.ResourceDefinition:
+    """dbt on this home's warehouse. Made when a run starts, not when the definitions load: its
+    profile is then written from the settings (dbt_command.py), so loading the definitions writes
+    nothing into the home."""
+
+    @dg.resource(description="dbt-core with this home's profile (written from the settings at each run).")
+    def dbt(_) -> DbtCliResource:
+        return DbtCliResource(project_dir=dbt_project(), profiles_dir=str(write_profile(settings)), dbt_executable=DBT_EXECUTABLE)
+
+    return dbt
 
 
 def dbt_warehouse_assets(settings: Settings) -> dg.AssetsDefinition:
-    @dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=SovereigntyTranslator())
-    def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
+    project = dbt_project()
+
+    @dbt_assets(manifest=project.manifest_path, project=project, dagster_dbt_translator=SovereigntyTranslator())
+    def warehouse_models(context: dg.AssetExecutionContext, dbt: dg.ResourceParam[DbtCliResource]):
         """`dbt build` of the selected models: seeds, models and their tests, in dependency order.
 
         Quarterly models are incremental by period, so a run after one new quarter's reports
         rebuilds only that quarter's rows. The build is recorded in audit.builds with the
         ingested state it started from; only a build that finished names the state the marts
         hold, which is what publication checks (a killed build stays 'started')."""
-        os.environ.update(settings.export_for_dbt())  # profiles.yml reads the warehouse path from it
-        build_id = start_build(warehouse, context.run.run_id)
+        with writing(settings) as con:
+            build_id = start_build(con, context.run.run_id)
         # Unit tests check the SQL, not the data: the test suite runs them, production runs skip
         # them. One target folder per home (not dagster-dbt's folder per run) keeps dbt's partial
         # parse state, so a run after the first re-parses only what changed.
@@ -106,22 +115,10 @@ def dbt_warehouse_assets(settings: Settings) -> dg.AssetsDefinition:
         try:
             yield from dbt.cli(args, context=context, target_path=settings.home / "dbt" / "target").stream()
         except BaseException:
-            finish_build(warehouse, build_id, "failed")
+            with writing(settings) as con:
+                finish_build(con, build_id, "failed")
             raise
-        finish_build(warehouse, build_id, "succeeded")
+        with writing(settings) as con:
+            finish_build(con, build_id, "succeeded")
 
     return warehouse_models
-
-
-def start_build(warehouse: WarehouseResource, run_id: str) -> int:
-    with warehouse.writer() as con:
-        return con.execute(
-            "insert into audit.builds (build_id, run_id, ingested_state, started_at, outcome) "
-            "values (nextval('audit.build_id_seq'), ?, ?, ?, 'started') returning build_id",
-            [run_id, ingested_state(con), utc_now()],
-        ).fetchall()[0][0]
-
-
-def finish_build(warehouse: WarehouseResource, build_id: int, outcome: str) -> None:
-    with warehouse.writer() as con:
-        con.execute("update audit.builds set outcome = ?, finished_at = ? where build_id = ?", [outcome, utc_now(), build_id])

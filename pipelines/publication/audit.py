@@ -20,8 +20,8 @@ import numpy as np
 import polars as pl
 from scipy.optimize import linprog
 
-from pipelines.publish.disclosure import DisclosurePolicy
-from pipelines.publish.linked_table import LEADERSHIP, NATIONAL, LinkedTable, build_linked_table, cell_id
+from pipelines.publication.disclosure import DisclosurePolicy
+from pipelines.publication.linked_table import LEADERSHIP, NATIONAL, LinkedTable, build_linked_table, cell_id
 
 # where each kind of cell is published: extract, its key columns, the figure whose flag hides it
 PUBLISHED_AS = {

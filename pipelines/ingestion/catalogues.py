@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 
 import polars as pl
 
-SEEDS_DIR = Path(__file__).resolve().parent.parent / "dbt_project" / "seeds"
+from pipelines.settings import DBT_PROJECT_DIR
+
+SEEDS_DIR = DBT_PROJECT_DIR / "seeds"
 
 
 def read_seed(name: str) -> pl.DataFrame:

@@ -14,13 +14,10 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-import dagster as dg
 import duckdb
 import polars as pl
 
-from pipelines.jobs import RELEASE
-from pipelines.publish.extracts import EXTRACTS
-from pipelines.resources import WarehouseResource
+from pipelines.publication.extracts import EXTRACTS
 from pipelines.settings import ALERT_TIMEOUT_SECONDS, Settings
 
 SIGNAL_KEY = EXTRACTS["risk_signals"][0]
@@ -82,40 +79,15 @@ def post_signals(url: str, release_id: str, signals: list[dict], timeout: float 
         return Delivery(False, f"the webhook could not be reached: {getattr(error, 'reason', error)}")
 
 
-def alert_check(settings: Settings) -> dg.AssetChecksDefinition:
-    @dg.asset_check(
-        asset=RELEASE,
-        name="high_severity_signals",
-        blocking=False,
-        description="Marks the new high-severity risk signals of the release (it fails, as a warning, when there "
-        "are any) and POSTs them as JSON to SOVEREIGNTY_ALERT_WEBHOOK (docs/early_warning.md).",
-    )
-    def high_severity_signals(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
-        with duckdb.connect(str(warehouse.path), read_only=True) as con:
-            row = con.execute(
-                "select release_id from audit.publications where run_id = ? and outcome = 'published'", [context.run.run_id]
-            ).fetchone()
-            release_id = row[0] if row else None  # None: unchanged data, nothing new to say
-            previous_id = previous_release(con, release_id) if release_id else None
-        signals = new_high_signals(settings.published, release_id, previous_id) if release_id else []
-        if not signals:
-            delivery = Delivery(False, "no new high-severity signal")
-        elif settings.alert_webhook is None:
-            delivery = Delivery(False, "SOVEREIGNTY_ALERT_WEBHOOK is not set")
-        else:
-            delivery = post_signals(settings.alert_webhook, release_id, signals)
-            if not delivery.delivered:
-                context.log.warning(f"{len(signals)} high-severity signals not delivered: {delivery.detail}")
-        return dg.AssetCheckResult(
-            passed=not signals,
-            severity=dg.AssetCheckSeverity.WARN,
-            metadata={
-                "release_id": dg.MetadataValue.text(release_id or "none (unchanged)"),
-                "new_high_signals": dg.MetadataValue.int(len(signals)),
-                "signals": dg.MetadataValue.md("\n".join(f"- {s['message']}" for s in signals) or "none"),
-                "delivered": dg.MetadataValue.bool(delivery.delivered),
-                "delivery": dg.MetadataValue.text(delivery.detail),
-            },
-        )
-
-    return high_severity_signals
+def alert_delivery(con: duckdb.DuckDBPyConnection, settings: Settings, run_id: str) -> tuple[str | None, list[dict], Delivery]:
+    """The release run_id published (None: unchanged data, nothing new to say), its new
+    high-severity signals, and their delivery to the webhook."""
+    row = con.execute("select release_id from audit.publications where run_id = ? and outcome = 'published'", [run_id]).fetchone()
+    release_id = row[0] if row else None
+    previous_id = previous_release(con, release_id) if release_id else None
+    signals = new_high_signals(settings.published, release_id, previous_id) if release_id else []
+    if not signals:
+        return release_id, signals, Delivery(False, "no new high-severity signal")
+    if settings.alert_webhook is None:
+        return release_id, signals, Delivery(False, "SOVEREIGNTY_ALERT_WEBHOOK is not set")
+    return release_id, signals, post_signals(settings.alert_webhook, release_id, signals)

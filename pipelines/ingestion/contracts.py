@@ -54,6 +54,10 @@ class ReportKind:
     columns: tuple[Column, ...]
     revision_key: tuple[str, ...]
     quarterly: bool
+    # Kinds whose rows this kind's validation looks up, so a run ingests them first (Dagster's
+    # dependencies between the ingestion assets): characteristics are checked against the
+    # parameters of the benchmarks already loaded (parameter_code.not_in_benchmarks).
+    ingested_after: tuple[str, ...] = ()
 
     @property
     def column_names(self) -> list[str]:
@@ -152,6 +156,7 @@ REGIONAL = ReportKind(
 CHARACTERISTICS = ReportKind(
     name="characteristics",
     quarterly=False,
+    ingested_after=("benchmarks",),
     revision_key=("inn", "okpd2", "year", "parameter_code"),
     columns=(
         Column("year", "год", I, required=True),

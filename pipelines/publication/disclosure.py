@@ -15,8 +15,8 @@ from dataclasses import dataclass, replace
 import duckdb
 import polars as pl
 
-from pipelines.publish.linked_table import CELL_SOURCES, LEADERSHIP, NATIONAL, build_linked_table, cell_id
-from pipelines.publish.protection import optimal_suppression
+from pipelines.publication.linked_table import CELL_SOURCES, LEADERSHIP, NATIONAL, build_linked_table, cell_id
+from pipelines.publication.protection import optimal_suppression
 
 # Secondary (complementary) cells are not confidential: like τ-ARGUS and sdcTable, they get no
 # protection interval of their own, only what keeps them from being recovered: an interval of this

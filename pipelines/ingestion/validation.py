@@ -13,11 +13,11 @@ from datetime import date
 
 import polars as pl
 
-from pipelines.catalogues import Catalogues
-from pipelines.contracts import ColumnType, ReportKind
-from pipelines.inn import inn_is_valid_expr
-from pipelines.periods import FIRST_QUARTER, parse_quarter_expr, quarter_of
-from pipelines.readers import FIELD_COUNT, ROW_NUMBER
+from pipelines.ingestion.catalogues import Catalogues
+from pipelines.ingestion.contracts import ColumnType, ReportKind
+from pipelines.ingestion.inn import inn_is_valid_expr
+from pipelines.ingestion.periods import FIRST_QUARTER, parse_quarter_expr, quarter_of
+from pipelines.ingestion.readers import FIELD_COUNT, ROW_NUMBER
 
 TEXT_PREFIX = "__text_"
 NUMBER = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"

@@ -29,7 +29,7 @@ import polars as pl
 import scipy.sparse as sparse
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
-from pipelines.publish.linked_table import LEADERSHIP, NATIONAL, LinkedTable
+from pipelines.publication.linked_table import LEADERSHIP, NATIONAL, LinkedTable
 
 # The information lost by hiding a cell: its output value, times a weight by kind so that totals
 # stay published unless no pattern of finer cells protects: an area's quarter is worth ten of its

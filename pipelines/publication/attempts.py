@@ -8,13 +8,51 @@ is recorded with the build it concerned (docs/operations.md).
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 import duckdb
 
-from pipelines.publish.release import valid_latest
+from pipelines.publication.release import DamagedLatest, read_latest, valid_latest
 from pipelines.warehouse import ingested_state, latest_build, utc_now
+
+
+@dataclass(frozen=True)
+class UnfinishedWork:
+    """What an interrupted run left undone: a build (then checks and publication) or only a publication."""
+
+    needs_build: bool
+    why: str
+
+
+def unfinished_work(con: duckdb.DuckDBPyConnection, published: Path) -> UnfinishedWork | None:
+    """What an interrupted run left undone; None when the home is consistent.
+
+    The marts must be one finished build of everything ingested, and the latest release (or a
+    withheld attempt) must be of that build. A build that did not finish (a killed process, a
+    full disk, a reader holding the file) is built again; a build never published is published.
+    """
+    state, build = ingested_state(con), latest_build(con)
+    if state == 0 and build is None:
+        return None
+    if build is None or build[2] != "succeeded" or build[1] != state:
+        return UnfinishedWork(True, "the marts are not built from everything ingested (an earlier run stopped before its build finished)")
+    attempt = con.execute(
+        "select outcome, release_id from audit.publications where build_id = ? order by attempt_id desc limit 1", [build[0]]
+    ).fetchone()
+    if attempt is None:
+        return UnfinishedWork(False, "the last build was never checked and published (an earlier run stopped before)")
+    outcome, release_id = attempt
+    if outcome == "blocked":
+        return None
+    try:
+        latest = read_latest(published)
+    except DamagedLatest as damage:
+        return UnfinishedWork(False, f"the release pointer is damaged ({damage})")
+    if latest != release_id:
+        return UnfinishedWork(False, "published/latest does not name the release of the last build")
+    return None
 
 
 class InconsistentMarts(Exception):

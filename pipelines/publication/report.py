@@ -19,7 +19,7 @@ from functools import cache
 
 import polars as pl
 
-from pipelines.publish.extracts import FLAG
+from pipelines.publication.extracts import FLAG
 from pipelines.settings import DBT_PROJECT_DIR
 
 SEEDS = DBT_PROJECT_DIR / "seeds"

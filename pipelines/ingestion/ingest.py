@@ -30,20 +30,15 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipelines.catalogues import load_catalogues
-from pipelines.contracts import KINDS, RAW_SQL_TYPE, ReportKind
+from pipelines.ingestion.catalogues import load_catalogues
+from pipelines.ingestion.contracts import KINDS, RAW_METADATA_COLUMNS, RAW_SQL_TYPE, ReportKind
 from pipelines.files import write_durably
-from pipelines.periods import FIRST_QUARTER, parse_quarter_expr, quarter_of
-from pipelines.readers import ROW_NUMBER, ParsedFile, RejectedFile, csv_column, read_report
-from pipelines.validation import ValidatedFile, ValidationContext, validate
+from pipelines.ingestion.periods import FIRST_QUARTER, parse_quarter_expr, quarter_of
+from pipelines.ingestion.readers import ROW_NUMBER, ParsedFile, RejectedFile, csv_column, read_report
+from pipelines.ingestion.validation import ValidatedFile, ValidationContext, validate
 from pipelines.warehouse import utc_now
 
 log = logging.getLogger(__name__)
-
-# Order that respects the one dependency between kinds: characteristics are checked against
-# the benchmarks' parameters.
-INGESTION_ORDER = ("benchmarks", "targets", "producer", "trade", "regional", "characteristics")
-
 
 @dataclass
 class LoadResult:
@@ -237,10 +232,24 @@ def examine(kind: ReportKind, path: Path, context: ValidationContext) -> Deliver
     return delivery
 
 
+def raw_table_ddl(kind: ReportKind) -> str:
+    columns = [f"{c.name} {RAW_SQL_TYPE[c.type]}" for c in kind.columns]
+    columns += [f"{name} {sql_type}" for name, sql_type in RAW_METADATA_COLUMNS.items()]
+    return f"create table if not exists raw.{kind.name} (\n  " + ",\n  ".join(columns) + "\n)"
+
+
+def create_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """One raw table per report kind, shaped by its contract (idempotent)."""
+    con.execute("create schema if not exists raw")
+    for kind in KINDS.values():
+        con.execute(raw_table_ddl(kind))
+
+
 class Ingestor:
     """Ingests the pending files of one home into one open warehouse connection."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection, home: Path, today: date | None = None):
+        create_raw_tables(con)  # what the ingestor appends to, and what validation looks up
         self.con = con
         self.home = home
         self.today = today or date.today()

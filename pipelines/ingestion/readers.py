@@ -19,7 +19,7 @@ from xml.etree import ElementTree
 import fastexcel
 import polars as pl
 
-from pipelines.contracts import ReportKind
+from pipelines.ingestion.contracts import ReportKind
 
 ROW_NUMBER = "_row_number"
 # CSV only: how many fields the record has, when that differs from the header's count.

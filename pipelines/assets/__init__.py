@@ -1,1 +1,0 @@
-"""Dagster assets: raw ingestion (one per report kind) and the dbt models."""

@@ -1,0 +1,69 @@
+"""Great Expectations suites as Dagster asset checks: the write-audit-publish gate.
+
+Each suite in expectations/ becomes a check on the asset its `meta` names
+(pipelines/quality/suites.py). A blocking check that fails stops the publish asset (Dagster skips
+what is downstream of a failed blocking check) and records the withheld release in
+audit.publications. Non-blocking suites (raw volumes: incomplete data) only warn.
+
+A check that cannot read the warehouse (another process holds it past the wait) has not looked at
+the data: it ends as a failed execution (dg.Failure: "did not run"), not as a failed
+expectation, and what depends on it (publication) is skipped, not withheld for bad data.
+"""
+
+import time
+
+import dagster as dg
+
+from pipelines.quality.suites import SuiteFile, record_validation, suite_files
+from pipelines.settings import Settings
+from pipelines.warehouse import WarehouseBusyError, duckdb_config, open_warehouse, writing
+
+
+def gx_check(suite: SuiteFile, settings: Settings) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=dg.AssetKey(suite.asset.split("/")),
+        name=f"gx_{suite.name}",
+        blocking=suite.blocking,
+        description=suite.purpose,
+    )
+    def check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
+        from pipelines.quality.gx_duckdb import load_suite, validate_table  # GX loads when a check runs
+
+        started = time.monotonic()
+        try:
+            # Waits, like every step, for a process writing the file to let go, and names it when
+            # it does not: the check then did not run, rather than failing on data it never read.
+            open_warehouse(settings, read_only=True).close()
+            # Read-only, in DuckDB: the rows never come into Python; GX's engines are disposed after.
+            outcome = validate_table(settings.warehouse, suite.table, load_suite(suite.path),
+                                     docs_dir=settings.home / "quality" / "docs", duckdb_config=duckdb_config(settings))
+            seconds = time.monotonic() - started
+            with writing(settings) as con:
+                record_validation(con, context.run.run_id, outcome, suite.blocking, seconds)
+        except WarehouseBusyError as busy:
+            raise dg.Failure(
+                description=f"{suite.name} did not run: the warehouse could not be opened. {busy}",
+                metadata={"suite": dg.MetadataValue.text(suite.name), "did_not_run": dg.MetadataValue.text(str(busy))},
+                allow_retries=False,
+            ) from None
+        metadata = {
+            "suite": dg.MetadataValue.text(suite.name),
+            "expectations_evaluated": dg.MetadataValue.int(outcome.evaluated),
+            "expectations_failed": dg.MetadataValue.int(len(outcome.failed)),
+            "seconds": dg.MetadataValue.float(round(seconds, 3)),
+            "failures": dg.MetadataValue.md("\n".join(f"- {line}" for line in outcome.summary().splitlines()[1:]) or "none"),
+        }
+        if outcome.data_docs_path:
+            # a link the UI shows as such: the page opens from disk (offline, docs/quality_gx.md)
+            metadata["data_docs"] = dg.MetadataValue.url(outcome.data_docs_path.as_uri())
+        return dg.AssetCheckResult(
+            passed=outcome.success,
+            severity=dg.AssetCheckSeverity.ERROR if suite.blocking else dg.AssetCheckSeverity.WARN,
+            metadata=metadata,
+        )
+
+    return check
+
+
+def quality_checks(settings: Settings) -> list[dg.AssetChecksDefinition]:
+    return [gx_check(suite, settings) for suite in suite_files()]

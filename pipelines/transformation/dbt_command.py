@@ -1,0 +1,98 @@
+"""dbt's own command line on this home's warehouse: `python -m pipelines.transformation.dbt_command ARGS...`.
+
+dbt's profile is written from the settings into the home ($SOVEREIGNTY_HOME/dbt/profiles.yml) before
+every dbt start: the warehouse path and DuckDB's limits have one source (pipelines/settings.py),
+and the repository holds no profile, so a bare `dbt` finds none rather than silently working on
+another home's warehouse. This module starts dbt for `make docs`, the manifest `make` builds and
+the tests; the pipeline's dbt step uses the same profile (pipelines/defs/transformation.py). A
+command that opens the warehouse holds the single-writer lock while it runs, so it never meets a
+run half-way (dbt-duckdb opens the file for writing).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import yaml
+
+from pipelines.settings import DBT_PROFILE, DBT_PROJECT_DIR, WAREHOUSE_STORAGE_VERSION, Settings, SettingsError
+from pipelines.warehouse import WarehouseBusyError, writer_lock
+
+# dbt-core is installed in the same environment as this package; use that dbt even when the
+# environment's bin/ is not on PATH (dagster-dbt looks for `dbt` on PATH otherwise).
+_BESIDE_PYTHON = Path(sys.executable).with_name("dbt")
+DBT_EXECUTABLE = str(_BESIDE_PYTHON) if _BESIDE_PYTHON.exists() else (shutil.which("dbt") or "dbt")
+
+# dbt commands that read only the project's files, never the warehouse.
+OFFLINE_COMMANDS = {"parse", "deps", "clean", "debug", "--version"}
+
+
+def profile(settings: Settings) -> dict:
+    """dbt's profile for the settings' warehouse, with the limits every other connection has."""
+    return {
+        DBT_PROFILE: {
+            "target": "duckdb",
+            "outputs": {
+                "duckdb": {
+                    "type": "duckdb",
+                    "path": str(settings.warehouse),
+                    "threads": settings.duckdb_threads,
+                    # dbt-duckdb retries its connection with waits of 1, 2, 4, ... s: enough attempts
+                    # to wait about as long as the pipeline's own steps do for a reader to close the file.
+                    "retries": {"connect_attempts": 1 + math.ceil(math.log2(1 + settings.lock_wait_seconds))},
+                    # Passed when the file is opened: a warehouse dbt creates is readable by DuckDB 1.4+ too.
+                    "config_options": {"storage_compatibility_version": WAREHOUSE_STORAGE_VERSION},
+                    "settings": {"memory_limit": settings.duckdb_memory_limit},
+                }
+            },
+        }
+    }
+
+
+def write_profile(settings: Settings) -> Path:
+    """Write the home's profiles.yml (atomically: two commands may start at once); its folder."""
+    folder = settings.home / "dbt"
+    folder.mkdir(parents=True, exist_ok=True)
+    staging = folder / f"profiles.yml.{os.getpid()}"
+    staging.write_text("# Written from the settings at each dbt start (pipelines/transformation/dbt_command.py).\n"
+                       + yaml.safe_dump(profile(settings), sort_keys=False))
+    os.replace(staging, folder / "profiles.yml")
+    return folder
+
+
+def run_dbt(settings: Settings, args: Sequence[str], **run_kwargs) -> subprocess.CompletedProcess:
+    """dbt with the project of this repository and the home's profile, on the settings' warehouse."""
+    command = [DBT_EXECUTABLE, *args, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(write_profile(settings))]
+    return subprocess.run(command, **run_kwargs)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        settings = Settings.from_env()
+    except SettingsError as error:
+        print(error, file=sys.stderr)
+        return 2
+    if not args or args[0] in OFFLINE_COMMANDS:
+        return run_dbt(settings, args).returncode
+    if not settings.warehouse.exists():
+        # dbt-duckdb would create an empty warehouse and document nothing
+        print(f"No warehouse at {settings.warehouse}: run `sovereignty run` first (SOVEREIGNTY_HOME={settings.home}).",
+              file=sys.stderr)
+        return 1
+    try:
+        with writer_lock(settings.warehouse):
+            return run_dbt(settings, args).returncode
+    except WarehouseBusyError as busy:
+        print(busy, file=sys.stderr)
+        return 3
+
+
+if __name__ == "__main__":
+    sys.exit(main())
