@@ -10,20 +10,11 @@
     inputs: list of [relation, load id column] pairs, each relation with a period column.
     incremental: pass is_incremental() from the model (unit tests can only override macros a model
         calls directly).
-    The orchestrator may force quarters with --vars '{periods: ["2025-Q1"]}'; they are added to
-    the detected ones.
 
     Returns a query of (period, last_load_id): the quarters to build with their stamp.
     Caveat: a change to a reference seed (a product moved to another area) is not a load; run
     with --full-refresh after changing seeds. -#}
 {% macro periods_to_build(inputs, incremental) %}
-    {%- set forced_periods = var('periods', []) -%}
-    {%- if forced_periods is string -%}{%- set forced_periods = [forced_periods] -%}{%- endif -%}
-    {%- for period in forced_periods -%}
-        {%- if not modules.re.match('^[0-9]{4}-Q[1-4]$', period | string) -%}
-            {{ exceptions.raise_compiler_error("var periods: '" ~ period ~ "' is not a quarter like 2025-Q1") }}
-        {%- endif -%}
-    {%- endfor -%}
     select input_loads.period, input_loads.last_load_id
     from (
         select all_inputs.period, max(all_inputs.load_id) as last_load_id
@@ -46,11 +37,6 @@
         on built.period = input_loads.period
     where built.period is null
         or input_loads.last_load_id > built.last_load_id
-        {%- if forced_periods | length > 0 %}
-        or input_loads.period in (
-            {%- for period in forced_periods %}'{{ period }}'{% if not loop.last %}, {% endif %}{% endfor -%}
-        )
-        {%- endif %}
     {%- endif %}
 {% endmacro %}
 

@@ -1,4 +1,4 @@
-"""Run Great Expectations (GX Core 1.24) suites on DuckDB tables and on small pandas frames.
+"""Run Great Expectations (GX Core 1.24) suites on DuckDB tables.
 
 Nothing reaches stakeholders unless its data passed these checks, so this module exists to make
 GX's verdicts on DuckDB trustworthy. GX 1.24 as shipped cannot validate DuckDB at all
@@ -22,8 +22,7 @@ disposed before returning, so dbt or a writer process can take DuckDB's file loc
 
 Large tables are validated inside DuckDB (`validate_table`, given the file or a connection
 this process holds): GX sends aggregate queries and fetches at most a few example values per
-expectation. Small marts may be validated as pandas frames (`validate_frame`). Not thread-safe:
-GX keeps a process-wide "current context".
+expectation. Not thread-safe: GX keeps a process-wide "current context".
 
 `validate_table` needs the SQLAlchemy driver duckdb-engine.
 """
@@ -35,10 +34,11 @@ import importlib.util
 import json
 import re
 from contextlib import contextmanager
+from functools import cache
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator, NamedTuple
+from typing import Iterator, NamedTuple
 from urllib.parse import unquote, urlparse
 
 import duckdb
@@ -69,9 +69,6 @@ from great_expectations.execution_engine import SqlAlchemyExecutionEngine  # noq
 from great_expectations.expectations.metrics import util as _gx_metric_util  # noqa: E402
 
 from pipelines.quality.offline_docs import make_offline  # noqa: E402
-
-if TYPE_CHECKING:
-    import pandas
 
 DOCS_SITE = "sovereignty_quality"
 # BASIC gives counts, observed values and up to 20 example values per expectation; SUMMARY and
@@ -127,7 +124,8 @@ class _DuckDBDatasource(SQLDatasource):
 # --------------------------------------------------------------------------------------------
 
 # The metric modules import `get_dialect_regex_expression` by name, so each import site is
-# patched; a site that is gone raises here, at import, rather than failing a check later.
+# patched, once, before the first validation; a site that is gone raises then rather than
+# failing a single check.
 _REGEX_IMPORT_SITES = (
     "great_expectations.expectations.metrics.util",
     "great_expectations.expectations.metrics.column_map_metrics.column_values_match_regex",
@@ -151,6 +149,7 @@ def _regex_expression(column, regex, dialect, positive: bool = True):
     return _gx_regex_expression(column, regex, dialect, positive)
 
 
+@cache
 def _install_regex_fix() -> None:
     for module_name in _REGEX_IMPORT_SITES:
         module = importlib.import_module(module_name)
@@ -161,9 +160,6 @@ def _install_regex_fix() -> None:
                 "re-verify pipelines/quality/gx_duckdb.py (docs/quality_gx.md)."
             )
         module.get_dialect_regex_expression = _regex_expression
-
-
-_install_regex_fix()
 
 
 # --------------------------------------------------------------------------------------------
@@ -224,15 +220,6 @@ def suite_from_dict(document: dict) -> gx.ExpectationSuite:
     return gx.ExpectationSuite(expectations=expectations, **document)
 
 
-def suite_to_json(suite: gx.ExpectationSuite) -> str:
-    """The JSON text `load_suite` reads back, without GX's generated ids."""
-    document = suite.to_json_dict()
-    document.pop("id", None)
-    for expectation in document.get("expectations", []):
-        expectation.pop("id", None)
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
-
-
 # --------------------------------------------------------------------------------------------
 # Validation
 # --------------------------------------------------------------------------------------------
@@ -268,6 +255,7 @@ def validate_table(
     """
     if importlib.util.find_spec("duckdb_engine") is None:
         raise ImportError("validate_table needs the SQLAlchemy driver duckdb-engine.")
+    _install_regex_fix()
     if isinstance(warehouse, duckdb.DuckDBPyConnection):
         from duckdb_engine import ConnectionWrapper
 
@@ -299,24 +287,6 @@ def validate_table(
         return _run(context, batch_definition, suite, target, docs_dir, result_format, {})
     finally:
         _dispose_engines(datasource)
-
-
-def validate_frame(
-    frame: "pandas.DataFrame",
-    name: str,
-    suite: gx.ExpectationSuite,
-    *,
-    docs_dir: Path | None = None,
-    result_format: str | dict = DEFAULT_RESULT_FORMAT,
-) -> ValidationOutcome:
-    """Validate an in-memory frame (a small mart). A Polars frame is converted to pandas first,
-    as GX reads only pandas. `UnexpectedRowsExpectation` is SQL-only: it errors here."""
-    if hasattr(frame, "to_pandas"):  # polars.DataFrame
-        frame = frame.to_pandas()
-    context = _ephemeral_context(docs_dir)
-    asset = context.data_sources.add_pandas("frames").add_dataframe_asset(name=_asset_name(name))
-    batch_definition = asset.add_batch_definition_whole_dataframe("whole frame")
-    return _run(context, batch_definition, suite, name, docs_dir, result_format, {"dataframe": frame})
 
 
 def _ephemeral_context(docs_dir: Path | None):
