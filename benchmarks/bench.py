@@ -23,7 +23,6 @@ import platform
 import shutil
 import subprocess
 import sys
-import threading
 import time
 from datetime import date
 from pathlib import Path

@@ -14,8 +14,6 @@ from pathlib import Path
 
 import yaml
 
-from pipelines.publication.disclosure import DisclosurePolicy
-
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 DBT_PROFILE = "sovereignty"  # the profile dbt_project.yml names; written per home (dbt_command.py)
@@ -38,6 +36,14 @@ WAREHOUSE_STORAGE_VERSION = "v1.4.0"
 # 2000-Q1 the warehouse accepts; reports of earlier quarters are ingested by this first partition,
 # which stands for itself and every quarter before it (pipelines/ingestion/planning.py).
 DEFAULT_FIRST_PARTITION = "2024-Q1"
+# Disclosure control (metrics.md section 6, docs/disclosure.md): a cell of fewer producers than this
+# is confidential, and so is one whose largest producer has more than this share of its output;
+DEFAULT_MIN_PRODUCERS = 3
+DEFAULT_DOMINANCE_SHARE = 0.85
+# an attacker holding the release must not narrow a confidential figure to within this share of
+# its value, up or down; the optimiser choosing secondary suppressions gets this many seconds.
+DEFAULT_PROTECTION = 0.10
+DEFAULT_SOLVER_TIME_LIMIT = 120.0
 # Where `make ui` serves the Dagster UI: Dagster's own default port.
 DEFAULT_UI_PORT = 3000
 
@@ -109,18 +115,17 @@ class Settings:
         return self.home / "rejected"
 
     @classmethod
-    def from_env(cls) -> "Settings":
-        defaults = DisclosurePolicy  # the disclosure defaults are written once, on the policy
+    def from_env(cls) -> Settings:
         return cls(
             home=Path(os.environ.get("SOVEREIGNTY_HOME", "data")).resolve(),
             duckdb_memory_limit=env_setting("SOVEREIGNTY_DUCKDB_MEMORY", DEFAULT_DUCKDB_MEMORY, str),
             duckdb_threads=env_setting("SOVEREIGNTY_DUCKDB_THREADS", os.cpu_count() or 2, POSITIVE_INTEGER),
             today=env_setting("SOVEREIGNTY_TODAY", date.today(), date.fromisoformat),
-            disclosure_min_producers=env_setting("SOVEREIGNTY_DISCLOSURE_MIN_PRODUCERS", defaults.min_producers,
+            disclosure_min_producers=env_setting("SOVEREIGNTY_DISCLOSURE_MIN_PRODUCERS", DEFAULT_MIN_PRODUCERS,
                                                  POSITIVE_INTEGER),
-            disclosure_dominance_share=env_setting("SOVEREIGNTY_DISCLOSURE_DOMINANCE", defaults.dominance_share, SHARE),
-            disclosure_protection=env_setting("SOVEREIGNTY_DISCLOSURE_PROTECTION", defaults.protection, PROTECTION),
-            disclosure_solver_time_limit=env_setting("SOVEREIGNTY_DISCLOSURE_TIME_LIMIT", defaults.solver_time_limit,
+            disclosure_dominance_share=env_setting("SOVEREIGNTY_DISCLOSURE_DOMINANCE", DEFAULT_DOMINANCE_SHARE, SHARE),
+            disclosure_protection=env_setting("SOVEREIGNTY_DISCLOSURE_PROTECTION", DEFAULT_PROTECTION, PROTECTION),
+            disclosure_solver_time_limit=env_setting("SOVEREIGNTY_DISCLOSURE_TIME_LIMIT", DEFAULT_SOLVER_TIME_LIMIT,
                                                      POSITIVE_SECONDS),
             lock_wait_seconds=env_setting("SOVEREIGNTY_LOCK_WAIT_SECONDS", DEFAULT_LOCK_WAIT_SECONDS, SECONDS),
             alert_webhook=env_setting("SOVEREIGNTY_ALERT_WEBHOOK", None, str),
@@ -129,15 +134,6 @@ class Settings:
                 for name, default in EARLY_WARNING_DEFAULTS.items()
             },
             first_partition=env_setting("SOVEREIGNTY_FIRST_PARTITION", DEFAULT_FIRST_PARTITION, quarter),
-        )
-
-    @property
-    def disclosure_policy(self) -> DisclosurePolicy:
-        return DisclosurePolicy(
-            self.disclosure_min_producers,
-            self.disclosure_dominance_share,
-            self.disclosure_protection,
-            self.disclosure_solver_time_limit,
         )
 
     def dbt_vars(self) -> list[str]:

@@ -22,7 +22,7 @@ import os
 import re
 import time
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -154,7 +154,7 @@ def writer_lock(warehouse: Path) -> Iterator[None]:
             ) from None
         handle.seek(0)
         handle.truncate()
-        since = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        since = datetime.now(UTC).isoformat(timespec="seconds")
         handle.write(json.dumps({"pid": os.getpid(), "since": since}))
         handle.flush()
         _HELD[lock_path] = [handle, 1]
@@ -254,7 +254,7 @@ def damaged_message(warehouse: Path, error: Exception) -> str:
 
 def utc_now() -> datetime:
     """The warehouse's timestamps are UTC without a zone."""
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def ingested_state(con: duckdb.DuckDBPyConnection) -> int:

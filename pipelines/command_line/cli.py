@@ -25,11 +25,11 @@ import dagster as dg
 import duckdb
 import polars as pl
 
-from pipelines.ingestion.ingest import InboxError, Ingestor, NotRegularFile, kept_files, read_entry, sha256_of
-from pipelines.defs.jobs import MAIN_JOB, PUBLISH_JOB, job_finishing, partition_range_tags
-from pipelines.ingestion.planning import InboxPlan, inbox_plan
-from pipelines.ingestion.periods import quarter_of
 from pipelines.command_line.progress import DBT_STEP, RunDisplay, RunWatcher
+from pipelines.defs.jobs import MAIN_JOB, PUBLISH_JOB, job_finishing, partition_range_tags
+from pipelines.ingestion.ingest import InboxError, Ingestor, NotRegularFile, kept_files, read_entry, sha256_of
+from pipelines.ingestion.periods import quarter_of
+from pipelines.ingestion.planning import InboxPlan, inbox_plan
 from pipelines.publication.attempts import record_unrecorded_release, unfinished_work
 from pipelines.publication.release import DamagedLatest, read_latest
 from pipelines.settings import Settings, SettingsError

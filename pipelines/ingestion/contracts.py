@@ -91,7 +91,7 @@ INDICATOR_CODES = (
     "sovereignty_index",
 )
 
-T, D, M, I, Q, DT, E = (
+T, D, M, INT, Q, DT, E = (
     ColumnType.TEXT,
     ColumnType.DECIMAL,
     ColumnType.MEASURE,
@@ -120,8 +120,8 @@ PRODUCER = ReportKind(
         Column("imported_components_cost", "импорт_комплектующих_тыс_руб", D, required=True),
         Column("technology_origin", "происхождение_технологии", E, required=True, choices=TECHNOLOGY_ORIGIN),
         Column("rnd_expenses", "ниокр_тыс_руб", D, missing_is_zero=True, may_be_absent=True),
-        Column("employees", "численность", I),
-        Column("trl", "угт", I, may_be_absent=True),
+        Column("employees", "численность", INT),
+        Column("trl", "угт", INT, may_be_absent=True),
     ),
 )
 
@@ -146,10 +146,10 @@ REGIONAL = ReportKind(
         Column("period", "период", Q, required=True),
         Column("region_code", "код_региона", T, required=True),
         Column("project_code", "код_нацпроекта", T, required=True),
-        Column("facilities_launched", "запущено_производств", I, required=True),
+        Column("facilities_launched", "запущено_производств", INT, required=True),
         Column("investment", "инвестиции_тыс_руб", D, required=True),
-        Column("jobs_created", "создано_рабочих_мест", I, required=True),
-        Column("specialists_trained", "подготовлено_специалистов", I, required=True),
+        Column("jobs_created", "создано_рабочих_мест", INT, required=True),
+        Column("specialists_trained", "подготовлено_специалистов", INT, required=True),
     ),
 )
 
@@ -159,7 +159,7 @@ CHARACTERISTICS = ReportKind(
     ingested_after=("benchmarks",),
     revision_key=("inn", "okpd2", "year", "parameter_code"),
     columns=(
-        Column("year", "год", I, required=True),
+        Column("year", "год", INT, required=True),
         Column("inn", "инн", T, required=True),
         Column("okpd2", "окпд2", T, required=True),
         Column("parameter_code", "код_параметра", T, required=True),
@@ -191,7 +191,7 @@ TARGETS = ReportKind(
     columns=(
         Column("project_code", "код_нацпроекта", T, required=True),
         Column("indicator_code", "код_показателя", E, required=True, choices={c: c for c in INDICATOR_CODES}),
-        Column("year", "год", I, required=True),
+        Column("year", "год", INT, required=True),
         Column("target_value", "целевое_значение", D, required=True),
     ),
 )

@@ -30,9 +30,9 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from pipelines.files import write_durably
 from pipelines.ingestion.catalogues import load_catalogues
 from pipelines.ingestion.contracts import KINDS, RAW_METADATA_COLUMNS, RAW_SQL_TYPE, ReportKind
-from pipelines.files import write_durably
 from pipelines.ingestion.periods import FIRST_QUARTER, parse_quarter_expr, quarter_of
 from pipelines.ingestion.readers import ROW_NUMBER, ParsedFile, RejectedFile, csv_column, read_report
 from pipelines.ingestion.validation import ValidatedFile, ValidationContext, validate

@@ -17,6 +17,13 @@ import polars as pl
 
 from pipelines.publication.linked_table import CELL_SOURCES, LEADERSHIP, NATIONAL, build_linked_table, cell_id
 from pipelines.publication.protection import optimal_suppression
+from pipelines.settings import (
+    DEFAULT_DOMINANCE_SHARE,
+    DEFAULT_MIN_PRODUCERS,
+    DEFAULT_PROTECTION,
+    DEFAULT_SOLVER_TIME_LIMIT,
+    Settings,
+)
 
 # Secondary (complementary) cells are not confidential: like τ-ARGUS and sdcTable, they get no
 # protection interval of their own, only what keeps them from being recovered: an interval of this
@@ -26,13 +33,18 @@ SECONDARY_SHARE_OF_PROTECTION = 0.01
 
 @dataclass(frozen=True)
 class DisclosurePolicy:
-    """The settings of metrics.md section 6 (read from the environment by pipelines.settings)."""
+    """The settings of metrics.md section 6; defaults and environment variables: pipelines/settings.py."""
 
-    min_producers: int = 3  # threshold rule: a cell with fewer distinct producers is confidential
-    dominance_share: float = 0.85  # (1, k) dominance: so is a cell whose largest producer has more
+    min_producers: int = DEFAULT_MIN_PRODUCERS  # threshold rule: a cell with fewer distinct producers is confidential
+    dominance_share: float = DEFAULT_DOMINANCE_SHARE  # (1, k) dominance: so is a cell whose largest producer has more
     # a confidential cell's value must stay uncertain to an attacker by at least this share, up and down
-    protection: float = 0.10
-    solver_time_limit: float = 120.0  # seconds for secondary suppression by optimisation
+    protection: float = DEFAULT_PROTECTION
+    solver_time_limit: float = DEFAULT_SOLVER_TIME_LIMIT  # seconds for secondary suppression by optimisation
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> DisclosurePolicy:
+        return cls(settings.disclosure_min_producers, settings.disclosure_dominance_share, settings.disclosure_protection,
+                   settings.disclosure_solver_time_limit)
 
     def __post_init__(self):
         if (

@@ -122,7 +122,7 @@ def publish(con: duckdb.DuckDBPyConnection, settings: Settings, run_id: str, blo
 
     Raises InconsistentMarts (after recording the attempt) when the marts are not one checked build
     of everything ingested: `sovereignty run` finishes the build."""
-    policy = settings.disclosure_policy
+    policy = DisclosurePolicy.from_settings(settings)
     record_unrecorded_release(con, settings.published)
     try:
         build_id = checked_build(con, blocking_suites)

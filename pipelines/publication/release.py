@@ -17,7 +17,7 @@ import os
 import re
 import shutil
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
@@ -116,7 +116,7 @@ def publish_release(
     if current and json.loads((published / current / "manifest.json").read_text())["content_sha256"] == fingerprint:
         return ReleaseOutcome("unchanged", current, published / current)
 
-    created = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    created = (now or datetime.now(UTC)).astimezone(UTC)
     release_id = f"{created:%Y%m%dT%H%M%SZ}-{fingerprint[:8]}"
     manifest = build_manifest(release_id, created.isoformat(timespec="seconds"))
     manifest["content_sha256"] = fingerprint

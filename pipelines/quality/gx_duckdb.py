@@ -33,12 +33,13 @@ import importlib
 import importlib.util
 import json
 import re
+from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import cache
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
-from typing import Iterator, NamedTuple
+from typing import NamedTuple
 from urllib.parse import unquote, urlparse
 
 import duckdb
@@ -341,7 +342,7 @@ def _run(context, batch_definition, suite, target, docs_dir, result_format, batc
             result_format=result_format,
         )
     )
-    run_id = RunIdentifier(run_name=_asset_name(target), run_time=datetime.now(timezone.utc))
+    run_id = RunIdentifier(run_name=_asset_name(target), run_time=datetime.now(UTC))
     checkpoint_result = checkpoint.run(batch_parameters=batch_parameters, run_id=run_id)
     ((result_id, result),) = checkpoint_result.run_results.items()
 

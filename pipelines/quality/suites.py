@@ -34,7 +34,7 @@ class SuiteFile:
     purpose: str | None  # one sentence: what it checks that dbt's tests do not
 
     @classmethod
-    def read(cls, path: Path) -> "SuiteFile":
+    def read(cls, path: Path) -> SuiteFile:
         document = json.loads(path.read_text(encoding="utf-8"))
         meta = document["meta"]
         return cls(path, document["name"], meta["asset"], meta["table"], bool(meta["blocking"]), meta.get("purpose"))

@@ -51,6 +51,7 @@ def model(dbt, session):
     # Areas whose index is NULL (a missing pillar) keep a row with NULL percentiles.
     unassessed = index.filter(pl.col("sovereignty_index").is_null())
     rows += [summary(code, year, np.array([np.nan]), None) for code, year in unassessed.select("project_code", "year").iter_rows()]
-    schema = {"project_code": pl.String, "year": pl.Int32, "index_p05": pl.Float64, "index_p50": pl.Float64, "index_p95": pl.Float64, "median_rank": pl.Float64}
+    schema = {"project_code": pl.String, "year": pl.Int32, "index_p05": pl.Float64, "index_p50": pl.Float64,
+              "index_p95": pl.Float64, "median_rank": pl.Float64}
     result = pl.DataFrame(rows, schema=schema, orient="row").with_columns(draws=pl.lit(size), seed=pl.lit(seed))
     return result.sort("year", "project_code").to_arrow()
