@@ -24,6 +24,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -185,7 +186,7 @@ def current_writer(warehouse: Path) -> str | None:
     return None
 
 
-def duckdb_config(settings: Settings) -> dict[str, str | int]:
+def duckdb_config(settings: Settings) -> dict[str, str | bool | int | float | list[str]]:
     """DuckDB's settings for every connection to the warehouse: the memory and thread limits, and
     the on-disk format, which only matters when the connection creates the file (settings.py)."""
     return {
@@ -257,16 +258,24 @@ def utc_now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+def scalar(con: duckdb.DuckDBPyConnection, sql: str, parameters: list | None = None) -> Any:
+    """The single value of a query that always returns one row (an aggregate, a count)."""
+    row = con.execute(sql, parameters or []).fetchone()
+    if row is None:
+        raise RuntimeError(f"the query returned no row: {sql}")
+    return row[0]
+
+
 def ingested_state(con: duckdb.DuckDBPyConnection) -> int:
     """The newest load id that brought new content: loads are append-only, so it names
     everything ingested so far. A duplicate adds nothing to any figure, so it does not count: a
     delivery of duplicates alone needs no build (marts.data_quality lists it from the next one)."""
-    return con.execute("select coalesce(max(load_id), 0) from audit.loads where status <> 'duplicate'").fetchone()[0]
+    return scalar(con, "select coalesce(max(load_id), 0) from audit.loads where status <> 'duplicate'")
 
 
 def newest_load_id(con: duckdb.DuckDBPyConnection) -> int:
     """The newest load of any status: a run's summary lists the loads after it."""
-    return con.execute("select coalesce(max(load_id), 0) from audit.loads").fetchone()[0]
+    return scalar(con, "select coalesce(max(load_id), 0) from audit.loads")
 
 
 def latest_build(con: duckdb.DuckDBPyConnection) -> tuple[int, int, str] | None:

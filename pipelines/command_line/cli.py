@@ -40,6 +40,7 @@ from pipelines.warehouse import (
     current_writer,
     newest_load_id,
     open_warehouse,
+    scalar,
     writer_lock,
 )
 
@@ -107,7 +108,8 @@ def execute_job(settings: Settings, name: str, plan: InboxPlan | None, out: Text
     instance = dagster_instance(settings)
     fail_abandoned_runs(instance)
     run_id = str(uuid.uuid4())
-    display.dbt_models = sum(len(assets.keys) for assets in defs.assets if assets.op.name == DBT_STEP)
+    display.dbt_models = sum(len(assets.keys) for assets in defs.assets or []
+                             if isinstance(assets, dg.AssetsDefinition) and assets.op.name == DBT_STEP)
     display.line(f"run {run_id} started; its full log is in the Dagster UI and the run log")
     watcher = RunWatcher(instance, run_id, display)
     watcher.start()
@@ -164,7 +166,7 @@ def print_headlines(con: duckdb.DuckDBPyConnection, release: Path) -> None:
     if computed.is_empty():
         print("No sovereignty index yet: the release has no year with every pillar reported.")
         return
-    year = computed["year"].max()
+    year = str(computed["year"].max())
     names = dict(con.execute("select project_code, name_en from reference.priority_areas").fetchall())
     names["ALL"] = "All areas, weighted by consumption"
     print(f"\nSovereignty index by priority area, {year}, as published (0-100; c: confidential, withheld)")
@@ -178,7 +180,7 @@ def print_headlines(con: duckdb.DuckDBPyConnection, release: Path) -> None:
     assessed = products.filter(pl.col("import_dependency").is_not_null() | pl.col("import_dependency_flag").is_not_null())
     if assessed.is_empty():
         return
-    period = assessed["period"].max()
+    period = str(assessed["period"].max())
     latest = products.filter(pl.col("period") == period)
     dependencies = latest.filter(pl.col("strategic_dependency").fill_null(False)).sort("import_dependency", descending=True)
     withheld = latest.filter(pl.col("strategic_dependency_flag").is_not_null()).height
@@ -202,7 +204,7 @@ def root_cause(error) -> str:
 def print_checks(result: dg.ExecuteInProcessResult) -> None:
     """How many checks ran (dbt tests, Great Expectations suites, the alert check); a failed check
     of warning severity (raw volumes, new high-severity signals) is a warning, not a failure."""
-    evaluations = [event.event_specific_data for event in result.all_events
+    evaluations = [event.asset_check_evaluation_data for event in result.all_events
                    if event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION]
     if not evaluations:
         return
@@ -283,7 +285,7 @@ def command_run(settings: Settings) -> int:
         if unfinished is None and only_duplicates(settings, plan):
             return record_duplicates(settings, plan, before)
         job = MAIN_JOB
-        if plan.empty:
+        if plan.empty and unfinished is not None:
             job = job_finishing(unfinished)
             print(f"Nothing new in {settings.home / 'inbox'}, but {unfinished.why}: finishing it.")
         result, log_path = execute_logged(settings, job, plan)
@@ -303,10 +305,8 @@ def only_duplicates(settings: Settings, plan: InboxPlan) -> bool:
                     content, _ = read_entry(path)
                 except NotRegularFile:
                     return False
-                known = con.execute(
-                    "select count(*) from audit.loads where kind = ? and sha256 = ? and status <> 'duplicate'",
-                    [kind, sha256_of(content)],
-                ).fetchone()[0]
+                known = scalar(con, "select count(*) from audit.loads where kind = ? and sha256 = ? and status <> 'duplicate'",
+                               [kind, sha256_of(content)])
                 if not known:
                     return False
     return True
@@ -444,7 +444,7 @@ def command_status(settings: Settings) -> int:
             "select count(*) filter (where status = 'loaded'), count(*) filter (where status = 'duplicate'), "
             "count(*) filter (where status = 'rejected'), coalesce(sum(rows_loaded), 0), "
             "coalesce(sum(rows_quarantined), 0) from audit.loads"
-        ).fetchone()
+        ).fetchall()[0]
         print(f"Ingested: {files} files loaded, {duplicates} duplicates, {rejected} rejected; "
               f"{rows:,} rows loaded, {quarantined:,} quarantined (audit.quarantine)")
         print("Last loads (times in UTC):")
@@ -475,8 +475,8 @@ def command_status(settings: Settings) -> int:
 
 
 def has_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    return con.execute("select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-                       [schema, table]).fetchone()[0] > 0
+    return scalar(con, "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+                  [schema, table]) > 0
 
 
 def command_demo(settings: Settings, scale: str, seed: int) -> int:
@@ -530,7 +530,7 @@ def write_result(relation: duckdb.DuckDBPyRelation, output_format: str, output: 
     if output_format == "table" and output is None:
         relation.show(max_rows=1000, max_width=200)
         return
-    if output_format == "table":
+    if output_format == "table" and output is not None:
         output.write_text(str(relation))
         return
     frame = relation.pl()

@@ -15,7 +15,7 @@ from typing import TextIO
 
 import dagster as dg
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 DBT_STEP = "warehouse_models"
 RELEASE_STEP = "published__release"
@@ -48,7 +48,7 @@ class RunDisplay:
         self.started = time.monotonic()
         self.step_started: dict[str, float] = {}
         self.bar: Progress | None = None
-        self.bar_task = None
+        self.bar_task = TaskID(0)  # the bar's one task, once the bar exists
         # a quarterly ingestion step materialises once per quarter of the run, with the same
         # figures: the line is printed once, when the step ends
         self.ingested: dict[str, tuple[str, dict]] = {}
@@ -67,7 +67,7 @@ class RunDisplay:
         elif kind == dg.DagsterEventType.ASSET_MATERIALIZATION:
             self.materialized(step, event)
         elif kind == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
-            evaluation = event.event_specific_data
+            evaluation = event.asset_check_evaluation_data
             if stage_of(step) != "dbt build":  # dbt's hundreds of tests are counted in the summary
                 status = "passed" if evaluation.passed else "FAILED"
                 self.line(f"{stage_of(step)}: {evaluation.check_name} {status} ({self.elapsed(step)})")
@@ -81,7 +81,7 @@ class RunDisplay:
             self.line(f"{stage_of(step)}: step {step} FAILED ({self.elapsed(step)})")
 
     def materialized(self, step: str, event: dg.DagsterEvent) -> None:
-        materialization = event.event_specific_data.materialization
+        materialization = event.materialization
         metadata = {key: value.value for key, value in materialization.metadata.items()}
         if step == DBT_STEP:
             if self.bar is not None:

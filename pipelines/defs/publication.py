@@ -32,11 +32,12 @@ def publication_asset(settings: Settings, blocking_suites: list[str]) -> dg.Asse
                 publication = publish(con, settings, context.run.run_id, blocking_suites)
             except InconsistentMarts as why:
                 raise dg.Failure(description=f"release withheld: {why}") from None
-        if publication.outcome == "blocked":
+        if publication.blocked_reason is not None:
             return dg.MaterializeResult(metadata={
                 "outcome": dg.MetadataValue.text("blocked"),
                 "reason": dg.MetadataValue.text(publication.blocked_reason),
             })
+        assert publication.release_id is not None and publication.path is not None  # published or unchanged
         return dg.MaterializeResult(
             metadata={
                 "outcome": dg.MetadataValue.text(publication.outcome),
@@ -44,7 +45,7 @@ def publication_asset(settings: Settings, blocking_suites: list[str]) -> dg.Asse
                 "path": dg.MetadataValue.path(str(publication.path)),
                 "report": dg.MetadataValue.path(str(publication.path / "report.html")),
                 "suppressed_cells": dg.MetadataValue.int(publication.suppressed_cells),
-                "secondary_suppression": dg.MetadataValue.text(publication.secondary_suppression),
+                "secondary_suppression": dg.MetadataValue.text(str(publication.secondary_suppression)),
                 "solver_seconds": dg.MetadataValue.float(round(publication.solver_seconds, 3)),
             }
         )

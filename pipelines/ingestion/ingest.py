@@ -36,7 +36,7 @@ from pipelines.ingestion.contracts import KINDS, RAW_METADATA_COLUMNS, RAW_SQL_T
 from pipelines.ingestion.periods import FIRST_QUARTER, parse_quarter_expr, quarter_of
 from pipelines.ingestion.readers import ROW_NUMBER, ParsedFile, RejectedFile, csv_column, read_report
 from pipelines.ingestion.validation import ValidatedFile, ValidationContext, validate
-from pipelines.warehouse import utc_now
+from pipelines.warehouse import scalar, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -131,10 +131,10 @@ def read_entry(path: Path) -> tuple[bytes, FileIdentity]:
         kind = entry_kind(os.lstat(path).st_mode) or "not a regular file"
         raise NotRegularFile(kind) from None
     status = os.fstat(descriptor)
-    kind = entry_kind(status.st_mode)
-    if kind:
+    irregular = entry_kind(status.st_mode)
+    if irregular:
         os.close(descriptor)
-        raise NotRegularFile(kind)
+        raise NotRegularFile(irregular)
     with os.fdopen(descriptor, "rb") as handle:
         return handle.read(), identity_of(status)
 
@@ -270,6 +270,7 @@ class Ingestor:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="read-validate") as reader:
             upcoming = reader.submit(examine, kind, paths[0], context) if paths else None
             for position in range(len(paths)):
+                assert upcoming is not None  # submitted for the first path, then one ahead
                 delivery = upcoming.result()
                 if position + 1 < len(paths):
                     upcoming = reader.submit(examine, kind, paths[position + 1], context)
@@ -290,14 +291,16 @@ class Ingestor:
         interrupted = None if delivery.kept else self.interrupted_move(kind, delivery.sha)
         if interrupted is not None:
             return self.finish_move(kind, delivery, *interrupted)
-        first = self.con.execute(
+        first = scalar(
+            self.con,
             "select min(load_id) from audit.loads where sha256 = ? and kind = ? and status <> 'duplicate'",
             [delivery.sha, kind.name],
-        ).fetchone()[0]
+        )
         if first is not None:  # checked here, not while reading: the file before may be its twin
             return self.record_duplicate(kind, delivery, first)
         if delivery.rejection is not None:
             return self.record_rejection(kind, delivery)
+        assert delivery.validated is not None, "a file that was not rejected was validated"
         periods = loaded_periods(kind, delivery.validated)
         if kind.quarterly and allowed is not None and not set(periods) <= allowed:
             log.info("%s: leaves %s in the inbox: its quarters %s are outside this run", kind.name, delivery.name, periods)
@@ -411,6 +414,7 @@ class Ingestor:
 
     def record_load(self, kind: ReportKind, delivery: Delivery, periods: list[str]) -> LoadResult:
         name, parsed, validated = delivery.name, delivery.parsed, delivery.validated
+        assert parsed is not None and validated is not None, "only a parsed and validated file is loaded"
         result = LoadResult(
             kind.name,
             name,

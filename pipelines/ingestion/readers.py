@@ -59,7 +59,7 @@ def header_mapping(kind: ReportKind, cells: list[str | None]) -> dict[int, str]:
     for column in kind.columns:
         names[column.name] = column.name
         names[column.alias_ru] = column.name
-    mapping = {}
+    mapping: dict[int, str] = {}
     for position, cell in enumerate(cells):
         canonical = names.get(normalise_header(cell))
         if canonical and canonical not in mapping.values():
@@ -235,7 +235,7 @@ def first_used_row(content: bytes) -> int:
                     child.tag.endswith("}v") or child.tag.endswith("}is") for cell in element for child in cell
                 )
                 if has_value:
-                    return int(element.get("r"))
+                    return int(element.get("r", "1"))
                 element.clear()
     return 1
 
@@ -280,7 +280,7 @@ def split_trailing_totals(data: pl.DataFrame, first_column: str) -> tuple[pl.Dat
 
 def read_parquet(kind: ReportKind, content: bytes) -> ParsedFile:
     frame = pl.read_parquet(io.BytesIO(content))
-    cells = list(frame.columns)
+    cells: list[str | None] = list(frame.columns)
     as_text = frame.select(pl.all().cast(pl.String))
     as_text = as_text.with_row_index(ROW_NUMBER, offset=1).with_columns(pl.col(ROW_NUMBER).cast(pl.Int64))
     return finish(kind, as_text, cells, file_format="parquet")
@@ -303,7 +303,9 @@ def finish(
     check_repeated_columns(kind, header_cells)
     mapping = header_mapping(kind, header_cells)
     check_required_columns(kind, set(mapping.values()))
-    renames, original_names, extras = {}, {}, []
+    renames: dict[str, str] = {}
+    original_names: dict[str, str] = {}
+    extras: list[str] = []
     for position, column in enumerate(positions):
         cell = header_cells[position]
         if position in mapping:

@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.publication.release import DamagedLatest, read_latest, valid_latest
-from pipelines.warehouse import ingested_state, latest_build, utc_now
+from pipelines.warehouse import ingested_state, latest_build, scalar, utc_now
 
 
 @dataclass(frozen=True)
@@ -96,7 +96,7 @@ def record_attempt(con: duckdb.DuckDBPyConnection, run_id: str, build_id: int | 
 def record_unrecorded_release(con: duckdb.DuckDBPyConnection, published: Path) -> None:
     """A release that a killed run put in place before recording it: its attempt, from its manifest."""
     release_id = valid_latest(published)
-    if release_id is None or con.execute("select count(*) from audit.publications where release_id = ?", [release_id]).fetchone()[0]:
+    if release_id is None or scalar(con, "select count(*) from audit.publications where release_id = ?", [release_id]):
         return
     manifest = json.loads((published / release_id / "manifest.json").read_text())
     build = manifest.get("build", {})

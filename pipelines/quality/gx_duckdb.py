@@ -58,7 +58,7 @@ if not gx.__version__.startswith(GX_SERIES + "."):
     )
 
 import sqlalchemy as sa  # noqa: E402  (after the version guard on purpose)
-from great_expectations.checkpoint import UpdateDataDocsAction  # noqa: E402
+from great_expectations.checkpoint import UpdateDataDocsAction, ValidationAction  # noqa: E402
 from great_expectations.core.run_identifier import RunIdentifier  # noqa: E402
 from great_expectations.data_context.types.base import (  # noqa: E402
     DataContextConfig,
@@ -160,7 +160,7 @@ def _install_regex_fix() -> None:
                 f"{module_name}.get_dialect_regex_expression is not GX's regex helper any more: "
                 "re-verify pipelines/quality/gx_duckdb.py (docs/quality_gx.md)."
             )
-        module.get_dialect_regex_expression = _regex_expression
+        vars(module)["get_dialect_regex_expression"] = _regex_expression
 
 
 # --------------------------------------------------------------------------------------------
@@ -262,7 +262,7 @@ def validate_table(
 
         held = warehouse
         url = "duckdb:///:memory:"  # only names the dialect: `creator` makes the connections
-        engine_kwargs = {"creator": lambda: ConnectionWrapper(held.cursor())}
+        engine_kwargs: dict[str, object] = {"creator": lambda: ConnectionWrapper(held.cursor())}
     else:
         path = Path(warehouse).resolve()
         if not path.exists():
@@ -333,7 +333,7 @@ def _run(context, batch_definition, suite, target, docs_dir, result_format, batc
     definition = context.validation_definitions.add(
         gx.ValidationDefinition(name=f"{suite.name} on {target}", data=batch_definition, suite=suite)
     )
-    actions = [UpdateDataDocsAction(name="data docs", site_names=[DOCS_SITE])] if docs_dir else []
+    actions: list[ValidationAction] = [UpdateDataDocsAction(name="data docs", site_names=[DOCS_SITE])] if docs_dir else []
     checkpoint = context.checkpoints.add(
         gx.Checkpoint(
             name=f"check {suite.name} on {target}",

@@ -143,8 +143,8 @@ def _complexity_indices(work: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]
         )
 
     # The typed empty frames keep the schema when no period has indices.
-    eci_schema = {_T: work.schema[_T], _R: work.schema[_R], "eci": pl.Float64}
-    pci_schema = {_T: work.schema[_T], _P: work.schema[_P], "pci": pl.Float64}
+    eci_schema: dict[str, pl.DataType | type[pl.DataType]] = {_T: work.schema[_T], _R: work.schema[_R], "eci": pl.Float64}
+    pci_schema: dict[str, pl.DataType | type[pl.DataType]] = {_T: work.schema[_T], _P: work.schema[_P], "pci": pl.Float64}
     return (
         pl.concat([pl.DataFrame(schema=eci_schema), *eci_parts]),
         pl.concat([pl.DataFrame(schema=pci_schema), *pci_parts]),
