@@ -12,7 +12,7 @@ export SOVEREIGNTY_HOME ?= $(CURDIR)/data
 MANIFEST := dbt_project/target/manifest.json
 DBT_SOURCES := dbt_project/dbt_project.yml $(shell find dbt_project/models dbt_project/seeds dbt_project/macros dbt_project/tests -type f 2>/dev/null)
 
-.PHONY: run test bench bench-disclosure lock clean-home browser ui docs
+.PHONY: run test lint bench bench-disclosure lock clean-home browser ui docs
 
 $(INSTALLED): requirements.lock pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required, found " + sys.version'
@@ -34,8 +34,17 @@ $(SOVEREIGNTY_HOME)/demo/manifest.json: | $(INSTALLED)
 run: $(INSTALLED) $(MANIFEST) $(SOVEREIGNTY_HOME)/demo/manifest.json
 	$(BIN)/sovereignty run
 
-test: $(INSTALLED) $(MANIFEST) browser
+test: lint $(INSTALLED) $(MANIFEST) browser
 	$(BIN)/python -m pytest
+
+# Hygiene, configured in pyproject.toml and .sqlfluff: ruff (lint and import order) and mypy on the
+# Python code, sqlfluff with the dbt templater on the models (its profile is the home's, written
+# by dbt_command like every dbt start). Part of `make test`, so CI fails on them.
+lint: $(INSTALLED) $(MANIFEST)
+	$(BIN)/ruff check pipelines benchmarks dbt_project/models
+	$(BIN)/mypy
+	$(BIN)/python -m pipelines.transformation.dbt_command --version >/dev/null
+	DBT_PROFILES_DIR=$(SOVEREIGNTY_HOME)/dbt $(BIN)/sqlfluff lint dbt_project/models --processes 2
 
 # The Dagster UI and daemon on this home's instance ($(SOVEREIGNTY_HOME)/dagster, where
 # `sovereignty run` records its runs), on http://127.0.0.1:3000 (UI_PORT=3001 make ui for another).

@@ -7,7 +7,6 @@ stderr and a documented exit code, never a traceback (README, "The command line"
 from __future__ import annotations
 
 import argparse
-import contextlib
 import errno
 import json
 import os
@@ -26,7 +25,7 @@ import duckdb
 import polars as pl
 
 from pipelines.command_line.progress import DBT_STEP, RunDisplay, RunWatcher
-from pipelines.defs.jobs import MAIN_JOB, PUBLISH_JOB, job_finishing, partition_range_tags
+from pipelines.defs.jobs import DBT_LOG_TAG, MAIN_JOB, PUBLISH_JOB, job_finishing, partition_range_tags
 from pipelines.ingestion.ingest import InboxError, Ingestor, NotRegularFile, kept_files, read_entry, sha256_of
 from pipelines.ingestion.periods import quarter_of
 from pipelines.ingestion.planning import InboxPlan, inbox_plan
@@ -97,7 +96,7 @@ def process_alive(pid: int) -> bool:
     return True
 
 
-def execute_job(settings: Settings, name: str, plan: InboxPlan | None, out: TextIO) -> dg.ExecuteInProcessResult:
+def execute_job(settings: Settings, name: str, plan: InboxPlan | None, out: TextIO, log_path: Path) -> dg.ExecuteInProcessResult:
     """Run one of the definitions' jobs in this process, showing its steps on `out` as they happen."""
     display = RunDisplay(out)
     display.line(f"{name}: loading the pipeline (Dagster definitions, the dbt project)")
@@ -117,7 +116,8 @@ def execute_job(settings: Settings, name: str, plan: InboxPlan | None, out: Text
         return job.execute_in_process(
             instance=instance,
             run_id=run_id,
-            tags={**(partition_range_tags(plan) if plan else {}), PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()},
+            tags={**(partition_range_tags(plan) if plan else {}), PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname(),
+                  DBT_LOG_TAG: str(log_path)},
             raise_on_error=False,
             # The command shows its own lines; Dagster's step log stays in the run's event log.
             run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
@@ -166,10 +166,10 @@ def print_headlines(con: duckdb.DuckDBPyConnection, release: Path) -> None:
     if computed.is_empty():
         print("No sovereignty index yet: the release has no year with every pillar reported.")
         return
-    year = str(computed["year"].max())
+    year = computed["year"].max()
     names = dict(con.execute("select project_code, name_en from reference.priority_areas").fetchall())
     names["ALL"] = "All areas, weighted by consumption"
-    print(f"\nSovereignty index by priority area, {year}, as published (0-100; c: confidential, withheld)")
+    print(f"\nSovereignty index by priority area, {year!s}, as published (0-100; c: confidential, withheld)")
     rows = index.filter(pl.col("year") == year).sort(
         pl.col("project_code") == "ALL", pl.col("sovereignty_index"), descending=[False, True], nulls_last=True)
     for code, value, flag, missing in rows.select("project_code", "sovereignty_index", "sovereignty_index_flag",
@@ -391,11 +391,9 @@ def check_home_exists(settings: Settings) -> None:
 def execute_logged(settings: Settings, job: str, plan: InboxPlan | None = None) -> tuple[dg.ExecuteInProcessResult, Path]:
     log_path = settings.home / "logs" / f"run-{datetime.now():%Y%m%dT%H%M%S}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    out = sys.stdout
-    # dbt's progress lines and Dagster's own messages go to the run's log; the command prints
-    # its steps on `out` and its summary after the run.
-    with open(log_path, "w") as log, contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
-        return execute_job(settings, job, plan, out), log_path
+    # dbt's progress lines go to the run's log (the dbt step writes them there); the command
+    # prints its steps as they happen and its summary after the run.
+    return execute_job(settings, job, plan, sys.stdout, log_path), log_path
 
 
 def report_run(settings: Settings, result: dg.ExecuteInProcessResult, log_path: Path) -> int:

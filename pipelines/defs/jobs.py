@@ -29,6 +29,8 @@ RELEASE = dg.AssetKey(["published", "release"])
 # backfill as one run); dagster exports no public name for them.
 PARTITION_RANGE_START_TAG = "dagster/asset_partition_range_start"
 PARTITION_RANGE_END_TAG = "dagster/asset_partition_range_end"
+# The file the dbt step writes dbt's lines to (`sovereignty run` names its run log; else one per run).
+DBT_LOG_TAG = "sovereignty/dbt_log"
 
 
 def publish_job(checks: list[dg.AssetChecksDefinition], alerts: dg.AssetChecksDefinition) -> dg.UnresolvedAssetJobDefinition:

@@ -1,12 +1,15 @@
 """Every dbt model, seed and snapshot as a Dagster asset; dbt tests as asset checks."""
 
+import contextlib
 import re
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
+from pipelines.defs.jobs import DBT_LOG_TAG
 from pipelines.settings import Settings
 from pipelines.transformation.builds import finish_build, start_build
 from pipelines.transformation.dbt_command import DBT_EXECUTABLE, write_profile
@@ -112,8 +115,13 @@ def dbt_warehouse_assets(settings: Settings) -> dg.AssetsDefinition:
         # them. One target folder per home (not dagster-dbt's folder per run) keeps dbt's partial
         # parse state, so a run after the first re-parses only what changed.
         args = ["build", "--exclude-resource-type", "unit_test", *settings.dbt_vars()]
+        # dagster-dbt echoes every dbt line to sys.stdout; here they go to the run's dbt log (the
+        # one `sovereignty run` names, or one per run) and the step's events to Dagster.
+        log_path = Path(context.run.tags.get(DBT_LOG_TAG) or settings.home / "logs" / f"dbt-{context.run.run_id}.log")
+        log_path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            yield from dbt.cli(args, context=context, target_path=settings.home / "dbt" / "target").stream()
+            with open(log_path, "a") as log, contextlib.redirect_stdout(log):
+                yield from dbt.cli(args, context=context, target_path=settings.home / "dbt" / "target").stream()
         except BaseException:
             with writing(settings) as con:
                 finish_build(con, build_id, "failed")
