@@ -228,6 +228,7 @@ def write_marts(con: duckdb.DuckDBPyConnection, scenario: Scenario) -> None:
     areas_index = pillars.with_columns(
         missing_pillar_count=pl.sum_horizontal(pl.col("independence", "localisation", "technology", "leadership").is_null()),
         sovereignty_index=100 * pl.fold(1.0, lambda product, pillar: product * pillar, pl.col("^.*_clamped$")) ** 0.25,
+        **{f"weight_{pillar}": pl.lit(0.25) for pillar in ("independence", "localisation", "technology", "leadership")},
     )
     national = areas_index.group_by("year").agg(
         apparent_consumption=pl.col("apparent_consumption").sum(),
