@@ -3,7 +3,9 @@ secondary suppression by optimisation (docs/disclosure.md), on the small and the
 
 For each demo warehouse and each method: seconds to choose the suppression, the share of cells and
 of output value hidden (by kind of cell and over all, audit.information_loss), the audit's verdict
-and narrowest interval of a confidential cell, and which area and national indexes are hidden.
+and narrowest interval of a confidential cell, which area and national indexes (and national
+uncertainty percentiles) are hidden, and the narrowest interval of a hidden area index under a
+published national index.
 The table is printed and written to benchmarks/results/disclosure-<date>.json.
 
 A warehouse is built with `sovereignty demo --scale <scale> --seed <seed>` and `sovereignty run`
@@ -69,6 +71,8 @@ def measure(warehouse: Path, policy: DisclosurePolicy) -> dict:
                 "narrowest_confidential_interval": narrowest.as_json() if narrowest else None,
                 "area_indexes_hidden": [f"{code} {year}" for code, year in areas.select("project_code", "year").iter_rows()],
                 "national_indexes_hidden": suppression.years.filter("index_suppressed")["year"].to_list(),
+                "national_percentiles_hidden": suppression.years.filter("uncertainty_suppressed")["year"].to_list(),
+                "narrowest_index_interval": audit.summary()["narrowest_index"],
             }
     return results
 

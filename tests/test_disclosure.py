@@ -228,6 +228,7 @@ def write_marts(con: duckdb.DuckDBPyConnection, scenario: Scenario) -> None:
     areas_index = pillars.with_columns(
         missing_pillar_count=pl.sum_horizontal(pl.col("independence", "localisation", "technology", "leadership").is_null()),
         sovereignty_index=100 * pl.fold(1.0, lambda product, pillar: product * pillar, pl.col("^.*_clamped$")) ** 0.25,
+        **{f"weight_{pillar}": pl.lit(0.25) for pillar in PILLARS},
     )
     national = areas_index.group_by("year").agg(
         apparent_consumption=pl.col("apparent_consumption").sum(),
@@ -524,9 +525,12 @@ class Attack:
 
     def __init__(self):
         self.equations: list[tuple[dict, float]] = []
+        self.inequalities: list[tuple[dict, float]] = []  # sum(c * v) <= rhs
         self.targets: dict[tuple, str] = {}  # hidden figure -> where it is published
         self.absent: set[tuple] = set()  # figures that do not exist (NULL without a flag)
         self.inconsistency = 0.0
+        # hidden area index (code, year) -> its interval given the published ALL index
+        self.index_intervals: dict[tuple, tuple[float, float]] = {}
 
     def read(self, var: tuple, row: dict, column: str) -> None:
         value, flag = row[column], row.get(f"{column}_flag")
@@ -543,6 +547,9 @@ class Attack:
 
     def total(self, total: tuple, parts: list[tuple]) -> None:
         self.equation({total: 1.0, **{part: -1.0 for part in parts}})
+
+    def at_most(self, coefficients: dict, rhs: float = 0.0) -> None:
+        self.inequalities.append((coefficients, rhs))
 
     def substituted(self) -> tuple[dict[tuple, float], list[tuple], np.ndarray, np.ndarray]:
         """The figures fixed one by one (equations with one unknown left), and the rest of the
@@ -572,30 +579,88 @@ class Attack:
                     a[row, index[var]] = c
         return known, unknowns, a, b
 
-    def intervals(self) -> dict[tuple, tuple[float, float]]:
-        """The lowest and highest value of each hidden figure the equations leave, with every
-        figure >= 0 (all are sums of enterprise figures): two LPs per figure, over the equations
-        linked to it."""
+    def system(self) -> tuple[dict[tuple, float], list[tuple], np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """substituted(), and the inequalities in the unknowns left: matrix and right-hand side."""
         known, unknowns, a, b = self.substituted()
+        index = {var: i for i, var in enumerate(unknowns)}
+        c, d = np.zeros((len(self.inequalities), len(unknowns))), np.zeros(len(self.inequalities))
+        for row, (coefficients, rhs) in enumerate(self.inequalities):
+            d[row] = rhs - sum(k * known[var] for var, k in coefficients.items() if var in known)
+            for var, k in coefficients.items():
+                if var in index:
+                    c[row, index[var]] = k
+        return known, unknowns, a, b, c, d
+
+    def intervals(self) -> dict[tuple, tuple[float, float]]:
+        """The lowest and highest value of each hidden figure the equations and inequalities leave,
+        with every figure >= 0 (all are sums of enterprise figures): two LPs per figure, over the
+        relations linked to it."""
+        known, unknowns, a, b, c, d = self.system()
         found = {var: (v, v) for var, v in known.items() if var in self.targets}
-        if not unknowns:
-            return found
-        count, labels = connected_components(scipy.sparse.csr_array(np.abs(a.T) @ np.abs(a) > 0), directed=False)
-        for label in range(count):
-            columns = np.flatnonzero(labels == label)
-            rows = np.flatnonzero(np.abs(a[:, columns]).sum(axis=1) > 0)
+        for columns, rows, inequalities in self.components(a, c):
             for position, column in enumerate(columns):
                 if unknowns[column] not in self.targets:
                     continue
-                bounds = []
-                for sign in (1.0, -1.0):
-                    objective = np.zeros(len(columns))
-                    objective[position] = sign
-                    lp = linprog(objective, A_eq=a[np.ix_(rows, columns)], b_eq=b[rows], bounds=(0, None), method="highs")
-                    assert lp.status in (0, 3), lp.message
-                    bounds.append(sign * lp.fun if lp.status == 0 else np.inf)
-                found[unknowns[column]] = (bounds[0], bounds[1])
+                objective = np.zeros(len(columns))
+                objective[position] = 1.0
+                lowest = self.optimum(objective, a[np.ix_(rows, columns)], b[rows], c[np.ix_(inequalities, columns)], d[inequalities])
+                highest = self.optimum(-objective, a[np.ix_(rows, columns)], b[rows], c[np.ix_(inequalities, columns)], d[inequalities])
+                found[unknowns[column]] = (lowest[0], -highest[0])
         return found
+
+    @staticmethod
+    def components(a: np.ndarray, c: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """The unknowns in groups linked by an equation or inequality, with those rows."""
+        if not a.shape[1]:
+            return []
+        matrix = np.abs(np.vstack([a, c]))
+        count, labels = connected_components(scipy.sparse.csr_array(matrix.T @ matrix > 0), directed=False)
+        groups = []
+        for label in range(count):
+            columns = np.flatnonzero(labels == label)
+            groups.append((columns, np.flatnonzero(np.abs(a[:, columns]).sum(axis=1) > 0),
+                           np.flatnonzero(np.abs(c[:, columns]).sum(axis=1) > 0)))
+        return groups
+
+    @staticmethod
+    def optimum(objective, a, b, c, d) -> tuple[float, np.ndarray | None]:
+        """min objective . x over the figures >= 0 (inf and None when unbounded)."""
+        lp = linprog(objective, A_eq=a, b_eq=b, A_ub=c if len(d) else None, b_ub=d if len(d) else None,
+                     bounds=(0, None), method="highs")
+        assert lp.status in (0, 3), lp.message
+        return (lp.fun, lp.x) if lp.status == 0 else (-np.inf, None)
+
+    def ratio_range(self, numerator: tuple, denominator: tuple) -> tuple[float, float]:
+        """The lowest and highest numerator / denominator (figures >= 0, denominator > 0), by
+        Dinkelbach's iterations: t <- the ratio at the optimum of numerator - t * denominator."""
+        known, unknowns, a, b, c, d = self.system()
+        if numerator in known and denominator in known:
+            return (known[numerator] / known[denominator],) * 2
+        index = {var: i for i, var in enumerate(unknowns)}
+        columns, rows, inequalities = next(group for group in self.components(a, c)
+                                           if index.get(numerator, index.get(denominator)) in group[0])
+        local = {var: position for position, var in enumerate(unknowns[i] for i in columns)}
+        ends = []
+        for sign in (1.0, -1.0):  # lowest, highest
+            def value(x, var):
+                return x[local[var]] if var in local else known[var]
+
+            t = None
+            for _ in range(50):
+                objective = np.zeros(len(columns))
+                for var, k in ((numerator, 1.0), (denominator, -(t or 0.0))):
+                    if var in local:
+                        objective[local[var]] += sign * k
+                _, x = self.optimum(objective, a[np.ix_(rows, columns)], b[rows], c[np.ix_(inequalities, columns)], d[inequalities])
+                if x is None:  # the numerator's complement (or itself) grows without bound
+                    t = 0.0 if sign > 0 else 1.0
+                    break
+                ratio = value(x, numerator) / value(x, denominator)
+                if t is not None and abs(ratio - t) < 1e-12:
+                    break
+                t = ratio
+            ends.append(t)
+        return ends[0], ends[1]
 
     def determined(self) -> dict[tuple, float]:
         """The hidden figures the equations fix, with their values."""
@@ -657,6 +722,7 @@ def attack(extracts: dict[str, pl.DataFrame]) -> Attack:
         attacker.total(("Q", "leader", code, year), [("Q", "product-year", p, year) for p in leaders])
         attacker.total(("Q", "assessed", code, year), [("Q", "product-year", p, year) for p in assessed])
     read_national_total(attacker, frames, areas)
+    read_national_index(attacker, frames)
     return attacker
 
 
@@ -800,20 +866,64 @@ def read_national_total(attacker: Attack, frames: dict[str, pl.DataFrame], areas
             attacker.targets[national] = "apparent_consumption"
 
 
+PILLARS = ("independence", "localisation", "technology", "leadership")
+
+
+def read_national_index(attacker: Attack, frames: dict[str, pl.DataFrame]) -> None:
+    """A published ALL index: sum_a C_a I_a = ALL * sum_a C_a over the areas with every pillar.
+    With their consumptions published it is linear in the hidden indexes, and a hidden index is
+    K * clamp(L) ** w with K from its three published pillars and the published weights, L its
+    leadership share = leader / assessed output, whose range the linear relations give. The
+    indexes' intervals on the ALL relation bound each hidden share, hence two inequalities on the
+    area's products."""
+    index = frames["sovereignty_index"]
+    for row in index.filter(pl.col("sovereignty_index_flag").is_null() & pl.col("sovereignty_index").is_not_null(),
+                            project_code="ALL").iter_rows(named=True):
+        areas = index.filter(pl.col("project_code") != "ALL", year=row["year"], missing_pillar_count=0)
+        hidden = areas.filter(pl.col("sovereignty_index_flag").is_not_null())
+        if hidden.is_empty() or areas["apparent_consumption_flag"].is_not_null().any():
+            continue  # nothing to attack, or a nonlinear relation (nonlinear_leaks)
+        shown = areas.filter(pl.col("sovereignty_index_flag").is_null())
+        consumption = areas["apparent_consumption"].sum()
+        rest = row["sovereignty_index"] * consumption - (shown["apparent_consumption"] * shown["sovereignty_index"]).sum()
+        boxes, scale = [], {}
+        for area in hidden.iter_rows(named=True):
+            where = (area["project_code"], area["year"])
+            scale[where] = 100 * np.prod([area[f"{p}_clamped"] ** area[f"weight_{p}"] for p in PILLARS[:3]])
+            low, high = attacker.ratio_range(("Q", "leader", *where), ("Q", "assessed", *where))
+            boxes.append(tuple(scale[where] * min(max(share, 0.01), 1) ** area["weight_leadership"] for share in (low, high)))
+        weights = hidden["apparent_consumption"].to_numpy()[None, :]
+        for position, area in enumerate(hidden.iter_rows(named=True)):
+            where, w = (area["project_code"], area["year"]), area["weight_leadership"]
+            objective = np.zeros(hidden.height)
+            objective[position] = 1.0
+            ends = [sign * linprog(sign * objective, A_eq=weights, b_eq=[rest], bounds=boxes, method="highs").fun
+                    for sign in (1.0, -1.0)]
+            attacker.index_intervals[where] = (ends[0], ends[1])
+            leader, assessed = ("Q", "leader", *where), ("Q", "assessed", *where)
+            low, high = ((end / scale[where]) ** (1 / w) for end in ends)
+            if low > 0.01:  # leader >= low * assessed
+                attacker.at_most({leader: -1.0, assessed: low})
+            if high < 1:  # leader <= high * assessed
+                attacker.at_most({leader: 1.0, assessed: -high})
+
+
 def nonlinear_leaks(extracts: dict[str, pl.DataFrame]) -> list[str]:
     """Published figures that are functions of few enough hidden ones to be solved for them."""
     index, uncertainty = extracts["sovereignty_index"], extracts["sovereignty_index_uncertainty"]
-    pillars = ("independence", "localisation", "technology", "leadership")
     # S = 100 prod n_i^w_i with published weights: one equation in the hidden clamped pillars
     leaks = [f"index {r['project_code']} {r['year']}" for r in index.iter_rows(named=True)
-             if r["sovereignty_index_flag"] is None and any(r[f"{p}_clamped_flag"] for p in pillars)]
-    # ALL: consumption-weighted mean of the indices of the areas with every pillar
+             if r["sovereignty_index_flag"] is None and any(r[f"{p}_clamped_flag"] for p in PILLARS)]
+    # ALL: consumption-weighted mean of the indices of the areas with every pillar; with a hidden
+    # consumption, a product of two hidden figures (linear in the indexes otherwise: attack());
+    # its percentiles over the weight draws are more equations in the hidden shares
+    uncertain = uncertainty.filter(pl.col("index_p50_flag").is_null(), project_code="ALL")["year"]
     for (year,), rows in index.group_by("year"):
         areas = rows.filter(pl.col("project_code") != "ALL", missing_pillar_count=0)
-        if rows.filter(project_code="ALL")["sovereignty_index_flag"].is_null().all() and (
-            areas["sovereignty_index_flag"].is_not_null().any() or areas["apparent_consumption_flag"].is_not_null().any()
-        ):
+        if rows.filter(project_code="ALL")["sovereignty_index_flag"].is_null().all() and areas["apparent_consumption_flag"].is_not_null().any():
             leaks.append(f"ALL {year}")
+        if year in uncertain and areas["sovereignty_index_flag"].is_not_null().any():
+            leaks.append(f"ALL uncertainty {year}")
     # the percentiles over weight draws are more equations in the same pillars
     hidden = set(index.filter(pl.col("sovereignty_index_flag").is_not_null()).select("project_code", "year").iter_rows())
     leaks += [f"uncertainty {r}" for r in uncertainty.filter(pl.col("index_p50_flag").is_null()).select("project_code", "year").iter_rows() if r in hidden]
@@ -1012,12 +1122,43 @@ def test_the_attacker_cannot_narrow_a_hidden_demo_figure_below_its_protection_le
     domestic-technology sums and ratios included), independently of the audit's model."""
     policy = DisclosurePolicy()
     truth = truth_of(demo_warehouse, policy)
-    intervals = {var: bounds for var, bounds in attack(frames_of(demo_warehouse)).intervals().items() if var in truth}
+    extracts = frames_of(demo_warehouse)
+    attacker = attack(extracts)
+    intervals = {var: bounds for var, bounds in attacker.intervals().items() if var in truth}
     assert {var for var, (_, primary) in truth.items() if primary} <= set(intervals), "a confidential cell is published"
     for var, (lowest, highest) in intervals.items():
         value, primary = truth[var]
         level = (policy.protection if primary else policy.secondary_protection) * value * (1 - 1e-6)
         assert lowest <= value - level and highest >= value + level, (var, value, lowest, highest)
+    # the ALL index is published over hidden area indexes (BIO and TRM in 2026): each keeps an
+    # interval, the one the audit finds (the attacker derives it from the published pillars and
+    # its own relations, the audit from the marts and the linked table)
+    audited = {interval.cell: interval for interval in audit_release(demo_warehouse, policy, extracts).index_intervals}
+    assert attacker.index_intervals and len(attacker.index_intervals) == len(audited)
+    for (code, year), (lowest, highest) in attacker.index_intervals.items():
+        found = audited[f"index {code} {year}"]
+        assert (lowest, highest) == pytest.approx((found.lowest, found.highest), rel=1e-6)
+        assert highest - lowest >= policy.secondary_protection * found.value
+
+
+@pytest.mark.slow
+def test_the_all_index_over_a_single_hidden_area_index_gives_it_away(demo_warehouse):
+    """With every other area index published, the ALL index determines the hidden one, hence its
+    leadership share and the confidential product behind it: the audit withholds such a release."""
+    policy = DisclosurePolicy()
+    extracts = frames_of(demo_warehouse)
+    hidden = extracts["sovereignty_index"].filter(pl.col("sovereignty_index_flag").is_not_null(), pl.col("project_code") != "ALL")
+    year = extracts["sovereignty_index"].filter(pl.col("sovereignty_index_flag").is_null(), project_code="ALL")["year"]
+    hidden = hidden.filter(pl.col("year").is_in(year.implode())).sort("project_code")
+    assert hidden.height >= 2, "no published ALL index over two hidden area indexes: nothing to test"
+    kept, shown = hidden.row(0, named=True), hidden.row(1, named=True)
+    where = (pl.col("project_code") == shown["project_code"]) & (pl.col("year") == shown["year"])
+    leaky = reveal(extracts, demo_warehouse, "sovereignty_index", ["project_code", "year"], where)
+    failures = {f.cell for f in audit_release(demo_warehouse, policy, leaky).failures}
+    assert f"index {kept['project_code']} {kept['year']}" in failures
+    attacker = attack(leaky)
+    lowest, highest = attacker.index_intervals[(kept["project_code"], kept["year"])]
+    assert highest - lowest <= 1e-6 * highest
 
 
 @pytest.mark.slow

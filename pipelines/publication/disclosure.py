@@ -4,19 +4,24 @@ The primary rules mark the cells built from too few producers or dominated by on
 suppression hides more cells until every hidden cell keeps its protection interval against an
 attacker holding the whole release (protection.py, by optimisation; when the solver finds no
 pattern in its time limit, the conservative whole-unit method below); the figures derived from
-cells (leadership, sovereignty index) follow. extracts.py applies the result to the published
+cells (leadership, sovereignty index) follow, and the national (ALL) index is kept published by
+secondary suppression at the index level (protect_national_index). extracts.py applies the result to the published
 tables and audit.py checks it. The design, and why it is sound: docs/disclosure.md.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from itertools import combinations
 
 import duckdb
+import numpy as np
 import polars as pl
 
-from pipelines.publication.linked_table import CELL_SOURCES, LEADERSHIP, NATIONAL, build_linked_table, cell_id
-from pipelines.publication.protection import optimal_suppression
+from pipelines.publication.audit import attacker_intervals
+from pipelines.publication.index_table import check_national_index, index_areas, index_statuses, own_index_ranges, product_bands
+from pipelines.publication.linked_table import CELL_SOURCES, LEADERSHIP, NATIONAL, LinkedTable, build_linked_table, cell_id
+from pipelines.publication.protection import cell_costs, optimal_suppression
 from pipelines.settings import (
     DEFAULT_DOMINANCE_SHARE,
     DEFAULT_MIN_PRODUCERS,
@@ -84,7 +89,8 @@ class Suppression:
     area_years: project_code, year and three statuses: output_suppressed (every yearly figure
         computed from the area's sums), leadership_suppressed (leadership_share) and
         index_suppressed (the sovereignty index, computed from both).
-    years: year, consumption_suppressed and index_suppressed: the ALL row of the sovereignty index.
+    years: year, consumption_suppressed, index_suppressed and uncertainty_suppressed (its
+        percentiles): the ALL rows of the sovereignty index and its uncertainty.
     regional_cells: region_code, project_code, period, suppressed: output_value and producer_count.
     method: 'optimal' (protection.py) or 'whole-unit' (the conservative fallback), with the reason
         for a fallback and the seconds the optimisation took.
@@ -110,7 +116,8 @@ def suppress(con: duckdb.DuckDBPyConnection, policy: DisclosurePolicy) -> Suppre
     result = optimal_suppression(table, policy.protection, policy.secondary_protection, policy.solver_time_limit)
     if result.hidden is None:
         return replace(whole_unit_suppression(con, policy), fallback_reason=result.reason, solver_seconds=result.seconds)
-    hidden = table.cells.select("cell", "kind", suppressed=pl.Series(result.hidden))
+    cells, national_hidden = protect_national_index(con, table, result.hidden, policy)
+    hidden = table.cells.select("cell", "kind", suppressed=pl.Series(cells))
     statuses = {kind: _cell_statuses(con, kind, hidden) for kind in CELL_SOURCES}
     slacks = hidden.filter(kind=LEADERSHIP).select("cell", leadership_suppressed="suppressed")
     area_years = statuses["area_year"].rename({"suppressed": "output_suppressed"}).with_columns(
@@ -120,10 +127,11 @@ def suppress(con: duckdb.DuckDBPyConnection, policy: DisclosurePolicy) -> Suppre
         leadership_suppressed=pl.col("leadership_suppressed").fill_null(False),
     ).with_columns(index_suppressed=pl.col("output_suppressed") | pl.col("leadership_suppressed"))
     # the ALL consumption is a cell of the model (a hidden area-year is protected with it published
-    # or hidden, as the optimiser chose); the ALL index, a weighted mean, follows the areas' indexes
+    # or hidden, as the optimiser chose); the ALL index as protect_national_index decided
     national = hidden.filter(kind=NATIONAL).select("cell", national_suppressed="suppressed")
     years = _national_statuses(con, area_years).with_columns(cell=cell_id(NATIONAL, "year")).join(national, on="cell", how="left").select(
-        "year", consumption_suppressed=pl.col("national_suppressed").fill_null(False), index_suppressed="index_suppressed"
+        "year", consumption_suppressed=pl.col("national_suppressed").fill_null(False),
+        index_suppressed=pl.col("year").is_in(national_hidden), uncertainty_suppressed="uncertainty_suppressed",
     )
     return _sorted(Suppression(
         product_quarters=statuses["product_quarter"],
@@ -136,6 +144,52 @@ def suppress(con: duckdb.DuckDBPyConnection, policy: DisclosurePolicy) -> Suppre
         method="optimal",
         solver_seconds=result.seconds,
     ))
+
+
+def protect_national_index(
+    con: duckdb.DuckDBPyConnection, table: LinkedTable, hidden: np.ndarray, policy: DisclosurePolicy
+) -> tuple[np.ndarray, list[int]]:
+    """Secondary suppression at the index level (docs/disclosure.md, "The ALL index"). A year's ALL
+    index is published when, with it, every hidden area index keeps an interval and every hidden
+    cell its protection level (index_table.check_national_index). When not, more area indexes are
+    hidden (their leadership shares), the cheapest set first by the cost of hiding a share
+    (protection.cell_costs), among the areas whose share the release does not already give away
+    (hiding a known share is a pretence that protects nothing). The ALL index is hidden when no set
+    protects, or when an area's consumption is hidden (its term of the ALL relation is then a
+    product of two hidden figures). Returns the hidden cells with the shares added and the years
+    whose ALL index is hidden."""
+    areas, bands = index_statuses(index_areas(con), table, hidden), product_bands(con)
+    position, costs = table.index(), cell_costs(table)
+    national_hidden = []
+    for (year,), rows in areas.group_by("year", maintain_order=True):
+        if not rows["index_hidden"].any():
+            continue
+        if rows["consumption_hidden"].any():
+            national_hidden.append(year)
+            continue
+        # the areas are independent (no hidden cell in common): each one's own range with its
+        # share hidden, computed once for every set
+        shares = {code: position[cell]
+                  for code, cell, hidden_index in rows.select("project_code", "leadership", "index_hidden").iter_rows()
+                  if not hidden_index and cell in position}
+        every_share = hidden.copy()
+        every_share[list(shares.values())] = True
+        own = own_index_ranges(table, every_share, rows)
+        candidates = [code for code, cell, value in rows.select("project_code", "index_cell", "index").iter_rows()
+                      if code in shares and own[cell][1] - own[cell][0] >= policy.secondary_protection * value]
+        sets = sorted((chosen for size in range(len(candidates) + 1) for chosen in combinations(candidates, size)),
+                      key=lambda chosen: (sum(costs[shares[code]] for code in chosen), chosen))
+        for chosen in sets:
+            trial = hidden.copy()
+            trial[[shares[code] for code in chosen]] = True
+            statuses = rows.with_columns(index_hidden=pl.col("index_hidden") | pl.col("project_code").is_in(list(chosen)))
+            check = check_national_index(table, trial, statuses, bands, policy.secondary_protection, own)
+            if check.indexes_protected() and attacker_intervals(check.table, check.bounded_groups(), policy).passed:
+                hidden = trial
+                break
+        else:
+            national_hidden.append(year)
+    return hidden, national_hidden
 
 
 def whole_unit_suppression(con: duckdb.DuckDBPyConnection, policy: DisclosurePolicy) -> Suppression:
@@ -317,7 +371,11 @@ def _area_statuses(con: duckdb.DuckDBPyConnection, products: pl.DataFrame, areas
 def _national_statuses(con: duckdb.DuckDBPyConnection, area_years: pl.DataFrame) -> pl.DataFrame:
     """The ALL row: its consumption is the sum over the areas in the index (those with every
     pillar) and its index their consumption-weighted mean, so one hidden figure of such an area
-    would be the difference from the published ones."""
+    would be the difference from the published ones. The whole-unit fallback hides the ALL index
+    with any area index in it (optimisation decides by protect_national_index). The percentiles of
+    ALL over the weight draws are hidden with any area index in either method: each is one more
+    equation, nonlinear and different from the index's, in the hidden leadership shares (four
+    equations in two shares determine them), which no linear audit bounds."""
     in_index = con.sql(
         "select project_code, year, missing_pillar_count = 0 as in_index from marts.sovereignty_index where project_code <> 'ALL'"
     ).pl()
@@ -325,4 +383,4 @@ def _national_statuses(con: duckdb.DuckDBPyConnection, area_years: pl.DataFrame)
     return areas.group_by("year").agg(
         consumption_suppressed=(pl.col("output_suppressed") & pl.col("in_index")).any(),
         index_suppressed=(pl.col("index_suppressed") & pl.col("in_index")).any(),
-    )
+    ).with_columns(uncertainty_suppressed="index_suppressed")

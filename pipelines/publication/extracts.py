@@ -54,6 +54,7 @@ INDICATOR_SOURCES = {
     "sovereignty_index": INDEX,
 }
 ALL_CONSUMPTION, ALL_INDEX = pl.col("all_consumption_suppressed"), pl.col("all_index_suppressed")
+ALL_UNCERTAINTY = pl.col("all_uncertainty_suppressed")
 
 IS_ALL = pl.col("project_code") == "ALL"
 
@@ -149,8 +150,9 @@ def _sovereignty_index(mart: pl.DataFrame, s: Suppression, policy: DisclosurePol
 
 
 def _sovereignty_index_uncertainty(mart: pl.DataFrame, s: Suppression, policy: DisclosurePolicy) -> tuple[pl.DataFrame, Rules]:
-    # the percentiles over weight draws are more equations in the pillars, the rank places the index
-    hidden = pl.when(IS_ALL).then(ALL_INDEX).otherwise(INDEX)
+    # the percentiles over weight draws are more equations in the pillars, the rank places the index;
+    # ALL's are hidden with any area index in it, even when the ALL index is published (disclosure.py)
+    hidden = pl.when(IS_ALL).then(ALL_UNCERTAINTY).otherwise(INDEX)
     return _with_area_statuses(mart, s), dict.fromkeys(("index_p05", "index_p50", "index_p95", "median_rank"), hidden)
 
 

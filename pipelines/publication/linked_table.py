@@ -39,6 +39,9 @@ CELL_SOURCES = {
 }
 NATIONAL = "national"  # the ALL row's yearly Q: no mart of its own, never confidential by itself
 LEADERSHIP = "leadership"  # the slack of a leadership share's relation (not an output value)
+# the surplus of a bound on a hidden leadership share that the published ALL index implies
+# (index_table.py): leader output - bound * assessed output, >= 0 or <= 0 (not an output value)
+SHARE_BOUND = "share_bound"
 
 
 def cell_id(kind: str, *keys: str | pl.Expr) -> pl.Expr:
@@ -70,7 +73,14 @@ class LinkedTable:
 
     @property
     def slack(self) -> np.ndarray:
+        """Free variables: the slacks of hidden leadership shares."""
         return (self.cells["kind"] == LEADERSHIP).to_numpy()
+
+    @property
+    def auxiliary(self) -> np.ndarray:
+        """Cells that are no published output value (slacks and share-bound surpluses): they have
+        no protection level of their own."""
+        return self.cells["kind"].is_in([LEADERSHIP, SHARE_BOUND]).to_numpy()
 
     def hidden_groups(self, hidden: np.ndarray) -> list[np.ndarray]:
         """The hidden cells in groups linked by relations (two hidden cells of one relation are
@@ -126,7 +136,7 @@ def build_linked_table(con: duckdb.DuckDBPyConnection, primary_rule: pl.Expr) ->
         _sums("area_year", ["project_code", "year"], "area_quarter",
               product_quarters.select("project_code", "period", "year").unique(), ["project_code", "period"], "quarters"),
         _sums(NATIONAL, ["year"], "area_year", in_index.select("project_code", "year"), ["project_code", "year"], "areas"),
-        _leadership(bands),
+        leadership_relations(bands),
     ])
     slacks = (
         relations.filter(pl.col("relation").str.starts_with(LEADERSHIP)).join(outputs, on="cell")
@@ -159,8 +169,9 @@ def _sums(total_kind: str, total_keys: list[str], part_kind: str, parts: pl.Data
     return pl.concat([totals, members.select("relation", cell="part", coefficient=pl.lit(-1.0), is_total=pl.lit(False))])
 
 
-def _leadership(bands: pl.DataFrame) -> pl.DataFrame:
-    """sum over leaders (1 - L) * Q - sum over other assessed L * Q = 0, for each published share L."""
+def leadership_relations(bands: pl.DataFrame) -> pl.DataFrame:
+    """sum over leaders (1 - L) * Q - sum over other assessed L * Q = 0, for each share L
+    (bands: okpd2, project_code, year, band, leadership_share)."""
     share = pl.col("leadership_share").cast(pl.Float64)
     return bands.filter(pl.col("band") != "not_assessed").select(
         relation=cell_id(LEADERSHIP, "project_code", "year"),
