@@ -229,6 +229,7 @@ REGION_WEIGHTS = {
 }
 OTHER_REGION = 0.4
 SEASON = np.array([0.86, 0.98, 1.00, 1.16])  # Q1..Q4: Russian industry peaks in Q4
+RAMP_QUARTERS = 4  # an entrant reaches its full size, a leaver winds down, over a year
 
 # --------------------------------------------------------------------------------------------
 # Names
@@ -616,9 +617,15 @@ def _enterprises(cat: Catalogues, scale: Scale, quarters: list[str], rng: np.ran
         weights = base * np.array([AREAS.get(area, DEFAULT_AREA).regions.get(r, 1.0) for r in region_codes])
         region[members] = rng.choice(len(region_codes), members.size, p=weights / weights.sum())
     individual = rng.random(n) < 0.03  # individual entrepreneurs: 12-digit INN
-    entry = np.where(rng.random(n) < 0.10, rng.integers(1, max(n_quarters, 2), n), 0)
+    # Quarterly output, thousand roubles: log-normal, median 15 million roubles.
+    size = rng.lognormal(np.log(15_000), 1.6, n) * np.where(individual, 0.05, 1.0)
+    # About 10% enter after the first quarter and 6% exit before the last, all from the smaller
+    # half, as in real firm dynamics: a large firm entering or leaving a product with a few
+    # producers would swing its shares past the early-warning thresholds.
+    small = size < np.median(size)
+    entry = np.where(small & (rng.random(n) < 0.20), rng.integers(1, max(n_quarters, 2), n), 0)
     exit_at = rng.integers(1, n_quarters + 1, n)
-    exit_ = np.where((rng.random(n) < 0.06) & (exit_at > entry), exit_at, n_quarters)
+    exit_ = np.where(small & (rng.random(n) < 0.12) & (exit_at > entry), exit_at, n_quarters)
     steady = (entry == 0) & (exit_ == n_quarters) & ~individual  # companies present throughout
     names = _names(areas, main_area, individual, rng)
     # The awkward names go to steady companies, so every sender of their group writes them.
@@ -635,8 +642,7 @@ def _enterprises(cat: Catalogues, scale: Scale, quarters: list[str], rng: np.ran
             "group": [group_of[district[region_codes[r]]] for r in region],
             "main_area": main_area,
             "individual": individual,
-            # Quarterly output, thousand roubles: log-normal, median 15 million roubles.
-            "size": rng.lognormal(np.log(15_000), 1.6, n) * np.where(individual, 0.05, 1.0),
+            "size": size,
             "productivity": rng.lognormal(np.log(1_800), 0.3, n),  # output per employee per quarter
             "exporter": rng.random(n),  # compared with the area's share of exporters
             "entry": entry,
@@ -1112,12 +1118,29 @@ def _place_defects(plans: list[ProducerFile], per_type: int, rng: np.random.Gene
         plans[f].defects.append((pick - int(ends[f] - rows[f]), defect))
 
 
-def _producer_quarter(rows: pl.DataFrame, t: int, label: str, rng: np.random.Generator) -> pl.DataFrame:
+def _presence(rows: pl.DataFrame, t: int, n_quarters: int) -> np.ndarray:
+    """The share of its full size each enterprise has in quarter t. Entrants grow into their
+    market over their first RAMP_QUARTERS quarters and leavers wind down over their last ones, as
+    firms do; one appearing or vanishing at full size would swing the shares of a product with a
+    few producers (localisation, domestic technology) past the early-warning thresholds."""
+    entry, exit_ = rows["entry"].to_numpy(), rows["exit"].to_numpy()
+    growing = np.where(entry > 0, (t - entry + 1) / RAMP_QUARTERS, 1.0)
+    leaving = np.where(exit_ < n_quarters, (exit_ - t) / RAMP_QUARTERS, 1.0)
+    return np.clip(np.minimum(growing, leaving), 0.0, 1.0)
+
+
+def _expected_output(world: World, rows: pl.DataFrame, t: int) -> np.ndarray:
+    """Each (enterprise, product) row's output in quarter t before noise: its base, presence,
+    growth and the season."""
+    trend = (1 + rows["growth"].to_numpy()) ** (t / 4) * SEASON[int(world.quarters[t][-1]) - 1]
+    return rows["base"].to_numpy() * _presence(rows, t, len(world.quarters)) * trend
+
+
+def _producer_quarter(world: World, rows: pl.DataFrame, t: int, rng: np.random.Generator) -> pl.DataFrame:
     """The reported values of one quarter for the given (enterprise, product) rows."""
+    label = world.quarters[t]
     n = rows.height
-    base = rows["base"].to_numpy()
-    trend = (1 + rows["growth"].to_numpy()) ** (t / 4) * SEASON[int(label[-1]) - 1]
-    value = np.round(base * trend * rng.lognormal(0, 0.08, n), 1)
+    value = np.round(_expected_output(world, rows, t) * rng.lognormal(0, 0.08, n), 1)
     pieces = (rows["okei"] == "796").to_numpy()
     qty = value / (rows["price"].to_numpy() * rng.lognormal(0, 0.03, n))
     qty = np.where(pieces, np.maximum(np.round(qty), 1), np.round(qty, 1))
@@ -1187,7 +1210,7 @@ def write_producer_reports(world: World, inbox: Inbox) -> Totals:
     plans = _plan_producer_files(world)
     for (t, g), group_plans in _grouped(plans):
         rows = _active_rows(world, t).filter(pl.col("group") == g)
-        frame = _producer_quarter(rows, t, world.quarters[t], _rng(world.seed, "producer", t, g))
+        frame = _producer_quarter(world, rows, t, _rng(world.seed, "producer", t, g))
         if t == len(world.quarters) - 1:
             frame = _drop_localisation(frame)
         totals.add(frame, rows, t)
