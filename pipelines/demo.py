@@ -230,6 +230,7 @@ REGION_WEIGHTS = {
 OTHER_REGION = 0.4
 SEASON = np.array([0.86, 0.98, 1.00, 1.16])  # Q1..Q4: Russian industry peaks in Q4
 RAMP_QUARTERS = 4  # an entrant reaches its full size, a leaver winds down, over a year
+DEFECT_ROW_SHARE = 0.05  # planted row defects only on rows with at most this share of their product's quarter
 
 # --------------------------------------------------------------------------------------------
 # Names
@@ -1054,6 +1055,7 @@ class ProducerFile:
     stem: str
     style: Style
     defects: list[tuple[int, str]]  # (row in the file, defect)
+    minor_rows: np.ndarray  # per row of the file: it carries at most DEFECT_ROW_SHARE of its product's quarter
     extra_column: bool = False
     corrected: bool = False  # one of its enterprises resubmits a correction
     resent: bool = False  # delivered a second time, byte-identical
@@ -1083,8 +1085,11 @@ def _plan_producer_files(world: World) -> list[ProducerFile]:
     plans = []
     for t, label in enumerate(world.quarters):
         active = _active_rows(world, t)
+        active = active.with_columns(expected=pl.Series(_expected_output(world, active, t)))
+        active = active.with_columns(minor=pl.col("expected") <= DEFECT_ROW_SHARE * pl.col("expected").sum().over("okpd2"))
         for g, (group_name, _) in enumerate(scale.file_groups):
-            ent = active.filter(pl.col("group") == g)["ent"].to_numpy()
+            rows = active.filter(pl.col("group") == g)
+            ent, minor = rows["ent"].to_numpy(), rows["minor"].to_numpy()
             parts = _split_between_enterprises(ent, scale.max_file_rows) if ent.size else []
             for part, (start, stop) in enumerate(parts):
                 style = PRODUCER_STYLES[(t + g + part) % len(PRODUCER_STYLES)]
@@ -1092,7 +1097,7 @@ def _plan_producer_files(world: World) -> list[ProducerFile]:
                     style = RU_CP1251 if style.language == "ru" else EN_UTF8
                 suffix = f"_{part + 1}" if len(parts) > 1 else ""
                 stem = f"producer_{label.replace('-', '')}_{group_name}{suffix}"
-                plans.append(ProducerFile(t, g, start, stop, stem, style, []))
+                plans.append(ProducerFile(t, g, start, stop, stem, style, [], minor_rows=minor[start:stop]))
     rng = _rng(world.seed, "producer plan")
     n = len(world.quarters)
     # A correction for the quarter before the latest (it arrives with the latest quarter's files).
@@ -1107,15 +1112,19 @@ def _plan_producer_files(world: World) -> list[ProducerFile]:
 
 
 def _place_defects(plans: list[ProducerFile], per_type: int, rng: np.random.Generator) -> None:
-    """Spread the row defects over distinct rows of all files, uniformly; the file with the
-    corrected enterprise gets none, so that its correction is the only change."""
-    rows = np.array([0 if p.corrected else p.stop - p.start for p in plans])
+    """Spread the row defects over distinct rows of all files, uniformly among the minor rows;
+    the file with the corrected enterprise gets none, so that its correction is the only change.
+    The defects are there to exercise ingestion: on a row carrying much of its product's quarter,
+    a quarantined row would take a big producer out of the product's figures and move them past
+    the early-warning thresholds, a story the demo does not mean to tell."""
+    eligible = [np.zeros(0, dtype=bool) if p.corrected else p.minor_rows for p in plans]
+    rows = np.array([e.sum() for e in eligible])
     ends = np.cumsum(rows)
     defects = np.repeat(PRODUCER_ROW_DEFECTS, per_type)
     picks = rng.choice(ends[-1], min(defects.size, int(ends[-1])), replace=False)
     for pick, defect in zip(picks.tolist(), defects.tolist()):
         f = int(np.searchsorted(ends, pick, side="right"))
-        plans[f].defects.append((pick - int(ends[f] - rows[f]), defect))
+        plans[f].defects.append((int(np.flatnonzero(eligible[f])[pick - int(ends[f] - rows[f])]), defect))
 
 
 def _presence(rows: pl.DataFrame, t: int, n_quarters: int) -> np.ndarray:
