@@ -1385,7 +1385,11 @@ def write_trade_reports(world: World, totals: Totals, inbox: Inbox) -> tuple[np.
                 (imports if flow == "import" else exports)[p, t] = values.sum()
         frame = pl.DataFrame(records, schema=KINDS["trade"].column_names, orient="row",
                              schema_overrides={"value": pl.Float64})
-        import_rows = np.flatnonzero((frame["flow"] == "import").to_numpy())
+        # Like the producer defects, on minor rows: the customs row of a product's main partner
+        # quarantined would make that partner's share of imports drop and rebound.
+        product_imports = pl.col("value").sum().over("okpd2", "flow")
+        minor = (pl.col("flow") == "import") & (pl.col("value") <= DEFECT_ROW_SHARE * product_imports)
+        import_rows = np.flatnonzero(frame.select(minor).to_series().to_numpy())
         rows = rng.choice(import_rows, min(int((defect_quarters == t).sum()), import_rows.size), replace=False)
         hits = [(row, "unknown_country") for row in sorted(rows.tolist())]
         frame = _break_rows(frame, hits, world)
