@@ -1506,12 +1506,23 @@ def _benchmark_in_force(benchmarks: pl.DataFrame, year: int) -> pl.DataFrame:
 
 
 def write_characteristics(world: World, benchmarks: pl.DataFrame, inbox: Inbox) -> None:
-    """Per year, the technical parameters of the main producers' products against the benchmark."""
+    """Per year, the technical parameters of the main producers' products against the benchmark.
+
+    A producer's product keeps its parameters from year to year, as real products do: its own
+    deviation on each parameter is drawn once, and it improves 2.5% a year with a little
+    measurement noise; a producer that leaves a parameter out leaves the same one out every year.
+    Redrawn every year, the best producer's level (the product's) would cross the leader band's
+    boundary (K = 1) by chance and move its area's leadership share past the target."""
     rng = _rng(world.seed, "characteristics")
     level = dict(zip(world.products, rng.uniform(0.72, 1.12, len(world.products))))  # product's typical gap
+    pairs = world.pairs.with_row_index("pair")
+    most_parameters = max(len(parameters) for _, parameters in (*ANALOGUES.values(), DEFAULT_ANALOGUE))
+    deviation = rng.lognormal(0, 0.08, (pairs.height, most_parameters))  # [pair, parameter]
+    incomplete = rng.random(pairs.height) < 0.08  # about 8% leave one parameter out (no K)
+    left_out = rng.integers(most_parameters, size=pairs.height)  # which one: modulo the product's parameters
     for i, year in enumerate(world.years):
         indices = [t for t, q in enumerate(world.quarters) if int(q[:4]) == year]
-        made = world.pairs.filter(
+        made = pairs.filter(
             (pl.col("entry") <= indices[-1]) & (pl.col("exit") > indices[0]) & (pl.col("from_q") <= indices[-1])
         )
         assessed = (
@@ -1520,12 +1531,16 @@ def write_characteristics(world: World, benchmarks: pl.DataFrame, inbox: Inbox) 
             .head(world.scale.assessed_per_product)
             .sort("inn", "okpd2")
         )
-        in_force = _benchmark_in_force(benchmarks, year)
-        parameters = in_force.join(assessed.select("inn", "okpd2", "quality"), on="okpd2")
-        n = parameters.height
+        in_force = _benchmark_in_force(benchmarks, year).with_columns(
+            k=pl.col("parameter_code").str.slice(1).cast(pl.Int64) - 1, parameters=pl.len().over("okpd2"))
+        parameters = in_force.join(assessed.select("pair", "inn", "okpd2", "quality"), on="okpd2")
+        pair, k = parameters["pair"].to_numpy(), parameters["k"].to_numpy()
+        parameters = parameters.filter(~pl.Series(incomplete[pair] & (k == left_out[pair] % parameters["parameters"].to_numpy())))
+        pair, k = parameters["pair"].to_numpy(), parameters["k"].to_numpy()
         ratio = np.clip(
             parameters["okpd2"].replace_strict(level, return_dtype=pl.Float64).to_numpy()
-            * parameters["quality"].to_numpy() * (1 + 0.025 * (year - world.years[0])) * rng.lognormal(0, 0.08, n),
+            * parameters["quality"].to_numpy() * deviation[pair, k] * (1 + 0.025 * (year - world.years[0]))
+            * rng.lognormal(0, 0.02, parameters.height),
             0.3, 2.0,
         )
         best = parameters["best_value"].to_numpy()
@@ -1535,23 +1550,10 @@ def write_characteristics(world: World, benchmarks: pl.DataFrame, inbox: Inbox) 
             .select(KINDS["characteristics"].column_names)
             .sort("inn", "okpd2", "parameter_code")
         )
-        frame = _drop_one_parameter_sometimes(frame, rng)
         style = CHARACTERISTICS_STYLES[i % len(CHARACTERISTICS_STYLES)]
         arrival = (indices[-1], 5)
         inbox.report("characteristics", f"characteristics_{year}", frame, style, arrival, {"years": [year]},
                      title=str(year))
-
-
-def _drop_one_parameter_sometimes(frame: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
-    """About 8% of products reported without one of their parameters (incomplete: no K)."""
-    product = frame.select((pl.col("inn") + " " + pl.col("okpd2")).rle_id()).to_series().to_numpy()  # frame is sorted
-    marked = frame.with_columns(
-        chosen=pl.Series((rng.random(product.max() + 1) < 0.08)[product]),
-        draw=pl.Series(rng.random(frame.height)),
-    )
-    # Within a chosen product, the parameter with the highest draw is left out.
-    left_out = pl.col("chosen") & (pl.col("draw") == pl.col("draw").max().over("inn", "okpd2"))
-    return marked.filter(~left_out).drop("chosen", "draw")
 
 
 def _significant(values: np.ndarray, digits: int) -> np.ndarray:
