@@ -230,6 +230,7 @@ REGION_WEIGHTS = {
 OTHER_REGION = 0.4
 SEASON = np.array([0.86, 0.98, 1.00, 1.16])  # Q1..Q4: Russian industry peaks in Q4
 RAMP_QUARTERS = 4  # an entrant reaches its full size, a leaver winds down, over a year
+LEAVER_QUALITY = 0.85  # a leaver's products are this far behind technically
 DEFECT_ROW_SHARE = 0.05  # planted row defects only on rows with at most this share of their product's quarter
 
 # --------------------------------------------------------------------------------------------
@@ -728,6 +729,10 @@ def _pairs(cat: Catalogues, scale: Scale, ents: pl.DataFrame, product_from: np.n
     exporter = ents["exporter"].to_numpy()[ent] < np.array([a.exporters for a in area_profile])[area_of]
     does_rnd = rng.random(m) < 0.7
     has_trl = rng.random(m) < 0.25
+    # Firms that leave are the weaker ones (selection on productivity): their products lag
+    # technically, so that a leaver is not the best maker of a product, whose exit would lower
+    # the product's technical level and its area's leadership share.
+    leaving = ents["exit"].to_numpy()[ent] < scale.quarters
     trl_low = np.array([5, 7, 8])[origin]
     area_rnd = np.array([a.rnd for a in area_profile])[area_of]
     columns = ("ent", "inn", "enterprise_name", "region", "region_code", "group", "size", "productivity", "entry",
@@ -750,7 +755,8 @@ def _pairs(cat: Catalogues, scale: Scale, ents: pl.DataFrame, product_from: np.n
             rnd_share=pl.Series(np.where(does_rnd, area_rnd * rng.lognormal(0, 0.5, m), 0.0)),
             rnd_missing=pl.Series(rng.random(m) < 0.05),
             trl=pl.Series(rng.integers(trl_low, 10)).scatter(np.flatnonzero(~has_trl), None),
-            quality=pl.Series(rng.lognormal(0, 0.12, m)),  # technical level relative to the product's
+            # technical level relative to the product's
+            quality=pl.Series(rng.lognormal(0, 0.12, m) * np.where(leaving, LEAVER_QUALITY, 1.0)),
         )
         .with_columns(okved2=pl.col("okpd2").str.slice(0, 5))  # the activity making the product
         .sort("group", "inn", "okpd2")
