@@ -213,6 +213,7 @@ DEFAULT_PRODUCT = Product(100)
 # A partner's surge: the product's second import partner supplies this share of its imports
 # (the others share the rest in their usual proportions); total imports are as drawn.
 SURGE_PRODUCT, SURGE_SHARE = "28.30.59", 0.75
+SURGE_PARTNER = 1  # the second in the product's list of partners (the first is its usual leader)
 # A localisation drop: every producer of the product imports half of the components it used to
 # make at home.
 LOCALISATION_DROP_PRODUCT, LOCALISATION_KEPT = "28.41.21", 0.5
@@ -511,7 +512,7 @@ def write_demo(home: Path, scale: Scale, *, seed: int, today: date, scale_name: 
     world = World.build(cat, scale, seed, today)
     inbox = Inbox(home, today)
     totals = write_producer_reports(world, inbox)
-    imports, exports = write_trade_reports(world, totals, inbox)
+    imports, exports, surge_partner = write_trade_reports(world, totals, inbox)
     regional = write_regional_reports(world, totals, inbox)
     benchmarks = write_benchmarks(world, inbox)
     write_characteristics(world, benchmarks, inbox)
@@ -525,8 +526,27 @@ def write_demo(home: Path, scale: Scale, *, seed: int, today: date, scale_name: 
             "quarters": world.quarters,
             "missing_trade_quarter": world.quarters[world.missing_trade_quarter],
             "late_reporter": regional["late_reporter"],
+            "planted_changes": _planted_changes(world, surge_partner),
         }
     )
+
+
+def _planted_changes(world: World, surge_partner: str) -> list[dict]:
+    """The high-severity early-warning signal each planted change raises (docs/demo.md), named as
+    marts.risk_signals names it, and the area whose figures include the changed product: there
+    the change may raise the same signal too, at high severity when the product weighs enough in
+    the area. Nothing else in the demo is meant to raise a high-severity signal."""
+    latest, latest_year = world.quarters[-1], str(world.years[-1])
+    area_of = dict(zip(world.products, world.product_area))
+    slipping_area, slipping_indicator = SLIPPING_TARGET
+    return [
+        {"change": "partner_surge", "period": latest, "signal_type": "partner_share_rise", "level": "product",
+         "code": SURGE_PRODUCT, "subject": surge_partner, "area": area_of[SURGE_PRODUCT]},
+        {"change": "localisation_drop", "period": latest, "signal_type": "localisation_fall", "level": "product",
+         "code": LOCALISATION_DROP_PRODUCT, "subject": None, "area": area_of[LOCALISATION_DROP_PRODUCT]},
+        {"change": "project_slipping", "period": latest_year, "signal_type": "project_status_worse",
+         "level": "project", "code": slipping_area, "subject": slipping_indicator, "area": None},
+    ]
 
 
 def _rng(seed: int, *key: int | str) -> np.random.Generator:
@@ -1348,9 +1368,9 @@ def _partner_shares(world: World, rng: np.random.Generator) -> list[tuple[list[s
     return shares
 
 
-def write_trade_reports(world: World, totals: Totals, inbox: Inbox) -> tuple[np.ndarray, np.ndarray]:
+def write_trade_reports(world: World, totals: Totals, inbox: Inbox) -> tuple[np.ndarray, np.ndarray, str]:
     """One customs file per quarter, except one quarter. Returns imports and exports as
-    [product, quarter] arrays, NaN where there is no file."""
+    [product, quarter] arrays, NaN where there is no file, and the partner of the planted surge."""
     rng = _rng(world.seed, "trade")
     shares = _partner_shares(world, rng)
     dependency = np.array([
@@ -1402,14 +1422,15 @@ def write_trade_reports(world: World, totals: Totals, inbox: Inbox) -> tuple[np.
         style = TRADE_STYLES[t % len(TRADE_STYLES)]
         inbox.report("trade", f"customs_{label.replace('-', '')}", frame, style, (t, 3), {"quarters": [label]},
                      title=_spell_quarter(label, style), defects=hits)
-    return imports, exports
+    partners, _ = shares[world.products.index(SURGE_PRODUCT)]
+    return imports, exports, partners[SURGE_PARTNER]
 
 
 def _surge(split: np.ndarray) -> np.ndarray:
     """The planted partner surge: the second partner takes SURGE_SHARE of the imports, the
     others keep their proportions of the rest."""
-    total, others = split.sum(), np.delete(split, 1)
-    return np.insert(others / others.sum() * total * (1 - SURGE_SHARE), 1, total * SURGE_SHARE)
+    total, others = split.sum(), np.delete(split, SURGE_PARTNER)
+    return np.insert(others / others.sum() * total * (1 - SURGE_SHARE), SURGE_PARTNER, total * SURGE_SHARE)
 
 
 # --------------------------------------------------------------------------------------------
