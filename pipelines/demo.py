@@ -779,6 +779,12 @@ def _pairs(cat: Catalogues, scale: Scale, ents: pl.DataFrame, product_from: np.n
             quality=pl.Series(rng.lognormal(0, 0.12, m) * np.where(leaving, LEAVER_QUALITY, 1.0)),
         )
         .with_columns(okved2=pl.col("okpd2").str.slice(0, 5))  # the activity making the product
+        # No producer makes more of the localisation drop's product than all the others together,
+        # so that the dominance rule of disclosure control never hides it, and the planted
+        # signal is published.
+        .with_columns(base=pl.when(pl.col("okpd2") == LOCALISATION_DROP_PRODUCT)
+                      .then(pl.min_horizontal("base", pl.col("base").sum().over("okpd2") - pl.col("base")))
+                      .otherwise("base"))
         .sort("group", "inn", "okpd2")
     )
 
