@@ -213,6 +213,7 @@ DEFAULT_PRODUCT = Product(100)
 # A partner's surge: the product's second import partner supplies this share of its imports
 # (the others share the rest in their usual proportions); total imports are as drawn.
 SURGE_PRODUCT, SURGE_SHARE = "28.30.59", 0.75
+SURGE_PARTNER = 1  # the second in the product's list of partners (the first is its usual leader)
 # A localisation drop: every producer of the product imports half of the components it used to
 # make at home.
 LOCALISATION_DROP_PRODUCT, LOCALISATION_KEPT = "28.41.21", 0.5
@@ -229,6 +230,9 @@ REGION_WEIGHTS = {
 }
 OTHER_REGION = 0.4
 SEASON = np.array([0.86, 0.98, 1.00, 1.16])  # Q1..Q4: Russian industry peaks in Q4
+RAMP_QUARTERS = 4  # an entrant reaches its full size, a leaver winds down, over a year
+LEAVER_QUALITY = 0.85  # a leaver's products are this far behind technically
+DEFECT_ROW_SHARE = 0.05  # planted row defects only on rows with at most this share of their product's quarter
 
 # --------------------------------------------------------------------------------------------
 # Names
@@ -508,7 +512,7 @@ def write_demo(home: Path, scale: Scale, *, seed: int, today: date, scale_name: 
     world = World.build(cat, scale, seed, today)
     inbox = Inbox(home, today)
     totals = write_producer_reports(world, inbox)
-    imports, exports = write_trade_reports(world, totals, inbox)
+    imports, exports, surge_partner = write_trade_reports(world, totals, inbox)
     regional = write_regional_reports(world, totals, inbox)
     benchmarks = write_benchmarks(world, inbox)
     write_characteristics(world, benchmarks, inbox)
@@ -522,8 +526,27 @@ def write_demo(home: Path, scale: Scale, *, seed: int, today: date, scale_name: 
             "quarters": world.quarters,
             "missing_trade_quarter": world.quarters[world.missing_trade_quarter],
             "late_reporter": regional["late_reporter"],
+            "planted_changes": _planted_changes(world, surge_partner),
         }
     )
+
+
+def _planted_changes(world: World, surge_partner: str) -> list[dict]:
+    """The high-severity early-warning signal each planted change raises (docs/demo.md), named as
+    marts.risk_signals names it, and the area whose figures include the changed product: there
+    the change may raise the same signal too, at high severity when the product weighs enough in
+    the area. Nothing else in the demo is meant to raise a high-severity signal."""
+    latest, latest_year = world.quarters[-1], str(world.years[-1])
+    area_of = dict(zip(world.products, world.product_area))
+    slipping_area, slipping_indicator = SLIPPING_TARGET
+    return [
+        {"change": "partner_surge", "period": latest, "signal_type": "partner_share_rise", "level": "product",
+         "code": SURGE_PRODUCT, "subject": surge_partner, "area": area_of[SURGE_PRODUCT]},
+        {"change": "localisation_drop", "period": latest, "signal_type": "localisation_fall", "level": "product",
+         "code": LOCALISATION_DROP_PRODUCT, "subject": None, "area": area_of[LOCALISATION_DROP_PRODUCT]},
+        {"change": "project_slipping", "period": latest_year, "signal_type": "project_status_worse",
+         "level": "project", "code": slipping_area, "subject": slipping_indicator, "area": None},
+    ]
 
 
 def _rng(seed: int, *key: int | str) -> np.random.Generator:
@@ -616,9 +639,15 @@ def _enterprises(cat: Catalogues, scale: Scale, quarters: list[str], rng: np.ran
         weights = base * np.array([AREAS.get(area, DEFAULT_AREA).regions.get(r, 1.0) for r in region_codes])
         region[members] = rng.choice(len(region_codes), members.size, p=weights / weights.sum())
     individual = rng.random(n) < 0.03  # individual entrepreneurs: 12-digit INN
-    entry = np.where(rng.random(n) < 0.10, rng.integers(1, max(n_quarters, 2), n), 0)
+    # Quarterly output, thousand roubles: log-normal, median 15 million roubles.
+    size = rng.lognormal(np.log(15_000), 1.6, n) * np.where(individual, 0.05, 1.0)
+    # About 10% enter after the first quarter and 6% exit before the last, all from the smaller
+    # half, as in real firm dynamics: a large firm entering or leaving a product with a few
+    # producers would swing its shares past the early-warning thresholds.
+    small = size < np.median(size)
+    entry = np.where(small & (rng.random(n) < 0.20), rng.integers(1, max(n_quarters, 2), n), 0)
     exit_at = rng.integers(1, n_quarters + 1, n)
-    exit_ = np.where((rng.random(n) < 0.06) & (exit_at > entry), exit_at, n_quarters)
+    exit_ = np.where(small & (rng.random(n) < 0.12) & (exit_at > entry), exit_at, n_quarters)
     steady = (entry == 0) & (exit_ == n_quarters) & ~individual  # companies present throughout
     names = _names(areas, main_area, individual, rng)
     # The awkward names go to steady companies, so every sender of their group writes them.
@@ -635,8 +664,7 @@ def _enterprises(cat: Catalogues, scale: Scale, quarters: list[str], rng: np.ran
             "group": [group_of[district[region_codes[r]]] for r in region],
             "main_area": main_area,
             "individual": individual,
-            # Quarterly output, thousand roubles: log-normal, median 15 million roubles.
-            "size": rng.lognormal(np.log(15_000), 1.6, n) * np.where(individual, 0.05, 1.0),
+            "size": size,
             "productivity": rng.lognormal(np.log(1_800), 0.3, n),  # output per employee per quarter
             "exporter": rng.random(n),  # compared with the area's share of exporters
             "entry": entry,
@@ -721,6 +749,10 @@ def _pairs(cat: Catalogues, scale: Scale, ents: pl.DataFrame, product_from: np.n
     exporter = ents["exporter"].to_numpy()[ent] < np.array([a.exporters for a in area_profile])[area_of]
     does_rnd = rng.random(m) < 0.7
     has_trl = rng.random(m) < 0.25
+    # Firms that leave are the weaker ones (selection on productivity): their products lag
+    # technically, so that a leaver is not the best maker of a product, whose exit would lower
+    # the product's technical level and its area's leadership share.
+    leaving = ents["exit"].to_numpy()[ent] < scale.quarters
     trl_low = np.array([5, 7, 8])[origin]
     area_rnd = np.array([a.rnd for a in area_profile])[area_of]
     columns = ("ent", "inn", "enterprise_name", "region", "region_code", "group", "size", "productivity", "entry",
@@ -743,9 +775,16 @@ def _pairs(cat: Catalogues, scale: Scale, ents: pl.DataFrame, product_from: np.n
             rnd_share=pl.Series(np.where(does_rnd, area_rnd * rng.lognormal(0, 0.5, m), 0.0)),
             rnd_missing=pl.Series(rng.random(m) < 0.05),
             trl=pl.Series(rng.integers(trl_low, 10)).scatter(np.flatnonzero(~has_trl), None),
-            quality=pl.Series(rng.lognormal(0, 0.12, m)),  # technical level relative to the product's
+            # technical level relative to the product's
+            quality=pl.Series(rng.lognormal(0, 0.12, m) * np.where(leaving, LEAVER_QUALITY, 1.0)),
         )
         .with_columns(okved2=pl.col("okpd2").str.slice(0, 5))  # the activity making the product
+        # No producer makes more of the localisation drop's product than all the others together,
+        # so that the dominance rule of disclosure control never hides it, and the planted
+        # signal is published.
+        .with_columns(base=pl.when(pl.col("okpd2") == LOCALISATION_DROP_PRODUCT)
+                      .then(pl.min_horizontal("base", pl.col("base").sum().over("okpd2") - pl.col("base")))
+                      .otherwise("base"))
         .sort("group", "inn", "okpd2")
     )
 
@@ -1048,6 +1087,7 @@ class ProducerFile:
     stem: str
     style: Style
     defects: list[tuple[int, str]]  # (row in the file, defect)
+    minor_rows: np.ndarray  # per row of the file: it carries at most DEFECT_ROW_SHARE of its product's quarter
     extra_column: bool = False
     corrected: bool = False  # one of its enterprises resubmits a correction
     resent: bool = False  # delivered a second time, byte-identical
@@ -1077,8 +1117,11 @@ def _plan_producer_files(world: World) -> list[ProducerFile]:
     plans = []
     for t, label in enumerate(world.quarters):
         active = _active_rows(world, t)
+        active = active.with_columns(expected=pl.Series(_expected_output(world, active, t)))
+        active = active.with_columns(minor=pl.col("expected") <= DEFECT_ROW_SHARE * pl.col("expected").sum().over("okpd2"))
         for g, (group_name, _) in enumerate(scale.file_groups):
-            ent = active.filter(pl.col("group") == g)["ent"].to_numpy()
+            rows = active.filter(pl.col("group") == g)
+            ent, minor = rows["ent"].to_numpy(), rows["minor"].to_numpy()
             parts = _split_between_enterprises(ent, scale.max_file_rows) if ent.size else []
             for part, (start, stop) in enumerate(parts):
                 style = PRODUCER_STYLES[(t + g + part) % len(PRODUCER_STYLES)]
@@ -1086,7 +1129,7 @@ def _plan_producer_files(world: World) -> list[ProducerFile]:
                     style = RU_CP1251 if style.language == "ru" else EN_UTF8
                 suffix = f"_{part + 1}" if len(parts) > 1 else ""
                 stem = f"producer_{label.replace('-', '')}_{group_name}{suffix}"
-                plans.append(ProducerFile(t, g, start, stop, stem, style, []))
+                plans.append(ProducerFile(t, g, start, stop, stem, style, [], minor_rows=minor[start:stop]))
     rng = _rng(world.seed, "producer plan")
     n = len(world.quarters)
     # A correction for the quarter before the latest (it arrives with the latest quarter's files).
@@ -1101,23 +1144,44 @@ def _plan_producer_files(world: World) -> list[ProducerFile]:
 
 
 def _place_defects(plans: list[ProducerFile], per_type: int, rng: np.random.Generator) -> None:
-    """Spread the row defects over distinct rows of all files, uniformly; the file with the
-    corrected enterprise gets none, so that its correction is the only change."""
-    rows = np.array([0 if p.corrected else p.stop - p.start for p in plans])
+    """Spread the row defects over distinct rows of all files, uniformly among the minor rows;
+    the file with the corrected enterprise gets none, so that its correction is the only change.
+    The defects are there to exercise ingestion: on a row carrying much of its product's quarter,
+    a quarantined row would take a big producer out of the product's figures and move them past
+    the early-warning thresholds, a story the demo does not mean to tell."""
+    eligible = [np.zeros(0, dtype=bool) if p.corrected else p.minor_rows for p in plans]
+    rows = np.array([e.sum() for e in eligible])
     ends = np.cumsum(rows)
     defects = np.repeat(PRODUCER_ROW_DEFECTS, per_type)
     picks = rng.choice(ends[-1], min(defects.size, int(ends[-1])), replace=False)
     for pick, defect in zip(picks.tolist(), defects.tolist()):
         f = int(np.searchsorted(ends, pick, side="right"))
-        plans[f].defects.append((pick - int(ends[f] - rows[f]), defect))
+        plans[f].defects.append((int(np.flatnonzero(eligible[f])[pick - int(ends[f] - rows[f])]), defect))
 
 
-def _producer_quarter(rows: pl.DataFrame, t: int, label: str, rng: np.random.Generator) -> pl.DataFrame:
+def _presence(rows: pl.DataFrame, t: int, n_quarters: int) -> np.ndarray:
+    """The share of its full size each enterprise has in quarter t. Entrants grow into their
+    market over their first RAMP_QUARTERS quarters and leavers wind down over their last ones, as
+    firms do; one appearing or vanishing at full size would swing the shares of a product with a
+    few producers (localisation, domestic technology) past the early-warning thresholds."""
+    entry, exit_ = rows["entry"].to_numpy(), rows["exit"].to_numpy()
+    growing = np.where(entry > 0, (t - entry + 1) / RAMP_QUARTERS, 1.0)
+    leaving = np.where(exit_ < n_quarters, (exit_ - t) / RAMP_QUARTERS, 1.0)
+    return np.clip(np.minimum(growing, leaving), 0.0, 1.0)
+
+
+def _expected_output(world: World, rows: pl.DataFrame, t: int) -> np.ndarray:
+    """Each (enterprise, product) row's output in quarter t before noise: its base, presence,
+    growth and the season."""
+    trend = (1 + rows["growth"].to_numpy()) ** (t / 4) * SEASON[int(world.quarters[t][-1]) - 1]
+    return rows["base"].to_numpy() * _presence(rows, t, len(world.quarters)) * trend
+
+
+def _producer_quarter(world: World, rows: pl.DataFrame, t: int, rng: np.random.Generator) -> pl.DataFrame:
     """The reported values of one quarter for the given (enterprise, product) rows."""
+    label = world.quarters[t]
     n = rows.height
-    base = rows["base"].to_numpy()
-    trend = (1 + rows["growth"].to_numpy()) ** (t / 4) * SEASON[int(label[-1]) - 1]
-    value = np.round(base * trend * rng.lognormal(0, 0.08, n), 1)
+    value = np.round(_expected_output(world, rows, t) * rng.lognormal(0, 0.08, n), 1)
     pieces = (rows["okei"] == "796").to_numpy()
     qty = value / (rows["price"].to_numpy() * rng.lognormal(0, 0.03, n))
     qty = np.where(pieces, np.maximum(np.round(qty), 1), np.round(qty, 1))
@@ -1187,7 +1251,7 @@ def write_producer_reports(world: World, inbox: Inbox) -> Totals:
     plans = _plan_producer_files(world)
     for (t, g), group_plans in _grouped(plans):
         rows = _active_rows(world, t).filter(pl.col("group") == g)
-        frame = _producer_quarter(rows, t, world.quarters[t], _rng(world.seed, "producer", t, g))
+        frame = _producer_quarter(world, rows, t, _rng(world.seed, "producer", t, g))
         if t == len(world.quarters) - 1:
             frame = _drop_localisation(frame)
         totals.add(frame, rows, t)
@@ -1310,9 +1374,9 @@ def _partner_shares(world: World, rng: np.random.Generator) -> list[tuple[list[s
     return shares
 
 
-def write_trade_reports(world: World, totals: Totals, inbox: Inbox) -> tuple[np.ndarray, np.ndarray]:
+def write_trade_reports(world: World, totals: Totals, inbox: Inbox) -> tuple[np.ndarray, np.ndarray, str]:
     """One customs file per quarter, except one quarter. Returns imports and exports as
-    [product, quarter] arrays, NaN where there is no file."""
+    [product, quarter] arrays, NaN where there is no file, and the partner of the planted surge."""
     rng = _rng(world.seed, "trade")
     shares = _partner_shares(world, rng)
     dependency = np.array([
@@ -1353,21 +1417,26 @@ def write_trade_reports(world: World, totals: Totals, inbox: Inbox) -> tuple[np.
                 (imports if flow == "import" else exports)[p, t] = values.sum()
         frame = pl.DataFrame(records, schema=KINDS["trade"].column_names, orient="row",
                              schema_overrides={"value": pl.Float64})
-        import_rows = np.flatnonzero((frame["flow"] == "import").to_numpy())
+        # Like the producer defects, on minor rows: the customs row of a product's main partner
+        # quarantined would make that partner's share of imports drop and rebound.
+        product_imports = pl.col("value").sum().over("okpd2", "flow")
+        minor = (pl.col("flow") == "import") & (pl.col("value") <= DEFECT_ROW_SHARE * product_imports)
+        import_rows = np.flatnonzero(frame.select(minor).to_series().to_numpy())
         rows = rng.choice(import_rows, min(int((defect_quarters == t).sum()), import_rows.size), replace=False)
         hits = [(row, "unknown_country") for row in sorted(rows.tolist())]
         frame = _break_rows(frame, hits, world)
         style = TRADE_STYLES[t % len(TRADE_STYLES)]
         inbox.report("trade", f"customs_{label.replace('-', '')}", frame, style, (t, 3), {"quarters": [label]},
                      title=_spell_quarter(label, style), defects=hits)
-    return imports, exports
+    partners, _ = shares[world.products.index(SURGE_PRODUCT)]
+    return imports, exports, partners[SURGE_PARTNER]
 
 
 def _surge(split: np.ndarray) -> np.ndarray:
     """The planted partner surge: the second partner takes SURGE_SHARE of the imports, the
     others keep their proportions of the rest."""
-    total, others = split.sum(), np.delete(split, 1)
-    return np.insert(others / others.sum() * total * (1 - SURGE_SHARE), 1, total * SURGE_SHARE)
+    total, others = split.sum(), np.delete(split, SURGE_PARTNER)
+    return np.insert(others / others.sum() * total * (1 - SURGE_SHARE), SURGE_PARTNER, total * SURGE_SHARE)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1470,12 +1539,23 @@ def _benchmark_in_force(benchmarks: pl.DataFrame, year: int) -> pl.DataFrame:
 
 
 def write_characteristics(world: World, benchmarks: pl.DataFrame, inbox: Inbox) -> None:
-    """Per year, the technical parameters of the main producers' products against the benchmark."""
+    """Per year, the technical parameters of the main producers' products against the benchmark.
+
+    A producer's product keeps its parameters from year to year, as real products do: its own
+    deviation on each parameter is drawn once, and it improves 2.5% a year with a little
+    measurement noise; a producer that leaves a parameter out leaves the same one out every year.
+    Redrawn every year, the best producer's level (the product's) would cross the leader band's
+    boundary (K = 1) by chance and move its area's leadership share past the target."""
     rng = _rng(world.seed, "characteristics")
     level = dict(zip(world.products, rng.uniform(0.72, 1.12, len(world.products))))  # product's typical gap
+    pairs = world.pairs.with_row_index("pair")
+    most_parameters = max(len(parameters) for _, parameters in (*ANALOGUES.values(), DEFAULT_ANALOGUE))
+    deviation = rng.lognormal(0, 0.08, (pairs.height, most_parameters))  # [pair, parameter]
+    incomplete = rng.random(pairs.height) < 0.08  # about 8% leave one parameter out (no K)
+    left_out = rng.integers(most_parameters, size=pairs.height)  # which one: modulo the product's parameters
     for i, year in enumerate(world.years):
         indices = [t for t, q in enumerate(world.quarters) if int(q[:4]) == year]
-        made = world.pairs.filter(
+        made = pairs.filter(
             (pl.col("entry") <= indices[-1]) & (pl.col("exit") > indices[0]) & (pl.col("from_q") <= indices[-1])
         )
         assessed = (
@@ -1484,12 +1564,16 @@ def write_characteristics(world: World, benchmarks: pl.DataFrame, inbox: Inbox) 
             .head(world.scale.assessed_per_product)
             .sort("inn", "okpd2")
         )
-        in_force = _benchmark_in_force(benchmarks, year)
-        parameters = in_force.join(assessed.select("inn", "okpd2", "quality"), on="okpd2")
-        n = parameters.height
+        in_force = _benchmark_in_force(benchmarks, year).with_columns(
+            k=pl.col("parameter_code").str.slice(1).cast(pl.Int64) - 1, parameters=pl.len().over("okpd2"))
+        parameters = in_force.join(assessed.select("pair", "inn", "okpd2", "quality"), on="okpd2")
+        pair, k = parameters["pair"].to_numpy(), parameters["k"].to_numpy()
+        parameters = parameters.filter(~pl.Series(incomplete[pair] & (k == left_out[pair] % parameters["parameters"].to_numpy())))
+        pair, k = parameters["pair"].to_numpy(), parameters["k"].to_numpy()
         ratio = np.clip(
             parameters["okpd2"].replace_strict(level, return_dtype=pl.Float64).to_numpy()
-            * parameters["quality"].to_numpy() * (1 + 0.025 * (year - world.years[0])) * rng.lognormal(0, 0.08, n),
+            * parameters["quality"].to_numpy() * deviation[pair, k] * (1 + 0.025 * (year - world.years[0]))
+            * rng.lognormal(0, 0.02, parameters.height),
             0.3, 2.0,
         )
         best = parameters["best_value"].to_numpy()
@@ -1499,23 +1583,10 @@ def write_characteristics(world: World, benchmarks: pl.DataFrame, inbox: Inbox) 
             .select(KINDS["characteristics"].column_names)
             .sort("inn", "okpd2", "parameter_code")
         )
-        frame = _drop_one_parameter_sometimes(frame, rng)
         style = CHARACTERISTICS_STYLES[i % len(CHARACTERISTICS_STYLES)]
         arrival = (indices[-1], 5)
         inbox.report("characteristics", f"characteristics_{year}", frame, style, arrival, {"years": [year]},
                      title=str(year))
-
-
-def _drop_one_parameter_sometimes(frame: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
-    """About 8% of products reported without one of their parameters (incomplete: no K)."""
-    product = frame.select((pl.col("inn") + " " + pl.col("okpd2")).rle_id()).to_series().to_numpy()  # frame is sorted
-    marked = frame.with_columns(
-        chosen=pl.Series((rng.random(product.max() + 1) < 0.08)[product]),
-        draw=pl.Series(rng.random(frame.height)),
-    )
-    # Within a chosen product, the parameter with the highest draw is left out.
-    left_out = pl.col("chosen") & (pl.col("draw") == pl.col("draw").max().over("inn", "okpd2"))
-    return marked.filter(~left_out).drop("chosen", "draw")
 
 
 def _significant(values: np.ndarray, digits: int) -> np.ndarray:

@@ -382,10 +382,14 @@ def test_national_layout_on_a_tiny_population(tmp_path):
     counts = manifest["totals"]["defects"]
     assert all(counts[d] == scale.defects_per_type for d in ("bad_inn_check_digit", "future_period", "unusual_unit"))
     # An enterprise's quarter is never split over two files (the later would revise away the earlier).
+    # A future_period defect row is not the enterprise's quarter: two of them may name one
+    # enterprise in two files.
     seen = {}
     for entry in producer:
         if entry["file"].startswith("a_correction"):
             continue
         for inn, period in read_rows(tmp_path, entry).select("inn", "period").unique().iter_rows():
             key = (inn, parse_quarter(period))
+            if key[1] > manifest["quarters"][-1]:
+                continue
             assert seen.setdefault(key, entry["file"]) == entry["file"], key
