@@ -41,7 +41,7 @@ test: lint $(INSTALLED) $(MANIFEST) browser
 # Python code, sqlfluff with the dbt templater on the models (its profile is the home's, written
 # by dbt_command like every dbt start). Part of `make test`, so CI fails on them.
 lint: $(INSTALLED) $(MANIFEST)
-	$(BIN)/ruff check pipelines benchmarks dbt_project/models
+	$(BIN)/ruff check pipelines demo benchmarks dbt_project/models
 	$(BIN)/mypy
 	$(BIN)/python -m pipelines.transformation.dbt_command --version >/dev/null
 	DBT_PROFILES_DIR=$(SOVEREIGNTY_HOME)/dbt $(BIN)/sqlfluff lint dbt_project/models --processes 2

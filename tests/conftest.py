@@ -52,7 +52,7 @@ def warehouse(home):
 @pytest.fixture(scope="session")
 def demo_inbox(tmp_path_factory) -> Path:
     """The small demo's reports (seed 42), written once per session; homes copy them."""
-    from pipelines.demo import generate_demo
+    from demo.generator import generate_demo
 
     home = tmp_path_factory.mktemp("demo_reports")
     generate_demo(home, scale="small", seed=42, today=TODAY)

@@ -18,7 +18,7 @@ import duckdb
 import pytest
 
 from pipelines.command_line.cli import main
-from pipelines.demo import generate_demo
+from demo.generator import generate_demo
 from pipelines.settings import REPO_ROOT
 from tests.conftest import TODAY
 

@@ -1,4 +1,4 @@
-"""The demo generator (pipelines/demo.py): deterministic, complete, every quirk and defect present
+"""The demo generator (demo/generator.py): deterministic, complete, every quirk and defect present
 and where the manifest says. Files are read back here with plain tools (no ingestion code), so
 these tests check the generator against inputs.md, not against the reader."""
 
@@ -20,7 +20,7 @@ import pytest
 
 from pipelines.ingestion.catalogues import load_catalogues
 from pipelines.ingestion.contracts import KINDS
-from pipelines.demo import SCALES, generate_demo, write_demo
+from demo.generator import SCALES, generate_demo, write_demo
 from pipelines.ingestion.inn import inn_is_valid
 from pipelines.ingestion.periods import parse_quarter, quarter_range
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pipelines.ingestion.contracts import KINDS
-from pipelines.demo import generate_demo
+from demo.generator import generate_demo
 from pipelines.ingestion.ingest import file_periods
 from tests.conftest import TODAY, Warehouse
 

@@ -22,7 +22,7 @@ import scipy.sparse
 from scipy.optimize import linprog
 from scipy.sparse.csgraph import connected_components
 
-from pipelines import demo
+from demo import generator as demo
 from pipelines.command_line.cli import main
 from pipelines.publication.audit import audit_release
 from pipelines.publication.disclosure import DisclosurePolicy, complement_suppression, suppress, whole_unit_suppression

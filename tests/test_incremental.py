@@ -12,7 +12,7 @@ import pytest
 
 from pipelines.command_line.cli import main
 from pipelines.transformation.dbt_command import run_dbt
-from pipelines.demo import generate_demo
+from demo.generator import generate_demo
 from pipelines.settings import Settings
 from tests.conftest import TODAY
 

@@ -478,7 +478,7 @@ def has_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
 
 
 def command_demo(settings: Settings, scale: str, seed: int) -> int:
-    from pipelines.demo import generate_demo
+    from demo.generator import generate_demo
 
     manifest = generate_demo(settings.home, scale=scale, seed=seed, today=settings.today)
     print(f"Wrote {len(manifest['files'])} demo report files into {settings.home / 'inbox'}")

@@ -19,13 +19,15 @@ import json
 import os
 import zlib
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 import xlsxwriter
+import yaml
 
 from pipelines.ingestion.catalogues import Catalogues, load_catalogues
 from pipelines.ingestion.contracts import KINDS, ColumnType, ReportKind
@@ -97,72 +99,6 @@ class Area:
     roots: tuple[str, ...]  # firm name roots
 
 
-AREAS = {
-    "NMC": Area(
-        weight=14, growth=0.04, import_dependency=0.25, imported_components=0.3,
-        origin=(0.7, 0.2, 0.1), rnd=0.015, exporters=0.5,
-        partners=("CN", "DE", "KR", "BE", "IN", "TR", "US", "JP", "FR", "SA"),
-        regions={"02": 4, "16": 4, "59": 3, "63": 2, "38": 2, "66": 2},
-        roots=("Полимер", "Хим", "Синтез", "Титан", "Нефтехим", "Композит"),
-    ),
-    "MPA": Area(
-        weight=16, growth=0.08, import_dependency=0.6, imported_components=0.45,
-        origin=(0.45, 0.25, 0.3), rnd=0.03, exporters=0.25,
-        partners=("CN", "TW", "DE", "IT", "JP", "KR", "CH", "TR", "BY", "CZ"),
-        regions={"52": 2, "66": 3, "74": 3, "18": 2, "36": 2, "78": 2},
-        roots=("Станко", "Маш", "Привод", "Робот", "Инструмент", "Автоматика"),
-    ),
-    "NET": Area(
-        weight=8, growth=0.05, import_dependency=0.2, imported_components=0.2,
-        origin=(0.85, 0.1, 0.05), rnd=0.05, exporters=0.35,
-        partners=("CN", "KR", "DE", "JP", "FR", "BY", "KZ", "IN"),
-        regions={"66": 3, "74": 3, "78": 2, "47": 2, "70": 2},
-        roots=("Энерго", "Атом", "Турбо", "Электро", "Генератор"),
-    ),
-    "TRM": Area(
-        weight=16, growth=0.06, import_dependency=0.4, imported_components=0.35,
-        origin=(0.4, 0.35, 0.25), rnd=0.02, exporters=0.25,
-        partners=("CN", "BY", "KZ", "DE", "JP", "KR", "TR", "UZ"),
-        regions={"63": 6, "16": 4, "52": 4, "73": 3, "39": 3, "66": 2},
-        roots=("Авто", "Вагон", "Транс", "Мотор", "Дизель"),
-    ),
-    "UAS": Area(
-        weight=6, growth=0.25, import_dependency=0.55, imported_components=0.55,
-        origin=(0.55, 0.15, 0.3), rnd=0.07, exporters=0.15,
-        partners=("CN", "TR", "BY", "IN", "KR", "IL"),
-        regions={"16": 3, "02": 3, "18": 4, "50": 2, "54": 2},
-        roots=("Аэро", "Авиа", "Дрон", "Радио", "Навигатор"),
-    ),
-    "FSE": Area(
-        weight=14, growth=0.05, import_dependency=0.2, imported_components=0.3,
-        origin=(0.6, 0.25, 0.15), rnd=0.015, exporters=0.3,
-        partners=("BY", "KZ", "DE", "CN", "IT", "NL", "FR", "US"),
-        regions={"23": 6, "61": 6, "36": 3, "31": 3, "26": 2, "56": 2},
-        roots=("Агро", "Комбайн", "Корм", "Зерно", "Ветпрепарат"),
-    ),
-    "HLT": Area(
-        weight=12, growth=0.07, import_dependency=0.45, imported_components=0.5,
-        origin=(0.4, 0.3, 0.3), rnd=0.06, exporters=0.15,
-        partners=("DE", "CN", "IN", "US", "FR", "CH", "JP", "KR", "HU", "IT"),
-        regions={"77": 3, "78": 3, "50": 2, "40": 2, "54": 2},
-        roots=("Фарм", "Мед", "Рентген", "Вита", "Диагност"),
-    ),
-    "SAT": Area(
-        weight=4, growth=0.1, import_dependency=0.35, imported_components=0.4,
-        origin=(0.8, 0.1, 0.1), rnd=0.1, exporters=0.2,
-        partners=("CN", "JP", "KR", "DE", "US"),
-        regions={"24": 8, "50": 3, "77": 2, "55": 2, "63": 2},
-        roots=("Космо", "Орбита", "Спутник", "Оптик", "Телеком"),
-    ),
-    "BIO": Area(
-        weight=6, growth=0.15, import_dependency=0.5, imported_components=0.45,
-        origin=(0.5, 0.25, 0.25), rnd=0.05, exporters=0.2,
-        partners=("CN", "DE", "DK", "NL", "US", "IN", "FR"),
-        regions={"54": 4, "77": 2, "78": 2, "50": 2, "70": 2},
-        roots=("Био", "Фермент", "Генотех", "Микробио", "Экосинтез"),
-    ),
-}
-DEFAULT_AREA = Area(5, 0.05, 0.4, 0.4, (0.5, 0.25, 0.25), 0.03, 0.2, ("CN", "DE", "US", "IN", "TR"), {}, ("Пром",))
 TECHNOLOGIES = ("domestic", "licensed", "foreign")
 EXPORT_PARTNERS = ("KZ", "BY", "CN", "IN", "TR", "UZ", "AM", "KG", "EG", "VN", "AZ", "MN")
 
@@ -175,38 +111,25 @@ class Product:
     producers: int | None = None  # a niche product made by exactly this many enterprises
 
 
-# Products with a notable story: strategic dependencies (M/C > 0.5 and a dominant partner),
-# dependencies spread over many partners, exporters, and niche products with 1-3 producers.
-PRODUCTS = {
-    "20.16.10": Product(120),
-    "20.14.11": Product(60, import_dependency=0.05),
-    "24.45.30": Product(1_500, import_dependency=0.15),
-    "28.41.21": Product(9_000, import_dependency=0.72, leader=("CN", 0.70)),
-    "28.41.22": Product(14_000, import_dependency=0.65, leader=("CN", 0.45)),
-    "28.99.39": Product(5_000),
-    "27.20.23": Product(50, import_dependency=0.60, leader=("CN", 0.85)),
-    "28.11.21": Product(800_000, import_dependency=0.10, producers=3),
-    "27.11.26": Product(3_000),
-    "29.10.22": Product(2_500, import_dependency=0.55, leader=("CN", 0.80)),
-    "30.20.20": Product(250_000, import_dependency=0.10, producers=2),
-    "29.32.30": Product(3, import_dependency=0.45, leader=("CN", 0.55)),
-    "30.30.32": Product(12_000, import_dependency=0.60, leader=("CN", 0.80)),
-    "26.51.20": Product(8_000, import_dependency=0.30, leader=("CN", 0.50)),
-    "27.20.11": Product(0.15),
-    "28.30.59": Product(15_000, import_dependency=0.30, leader=("DE", 0.40)),
-    "10.91.10": Product(30, import_dependency=0.08, leader=("BY", 0.50)),
-    "21.20.23": Product(2, import_dependency=0.50, leader=("DE", 0.30)),
-    "21.20.10": Product(0.35, import_dependency=0.45, leader=("IN", 0.25)),
-    "26.60.11": Product(40_000, import_dependency=0.70, leader=("DE", 0.65)),
-    "32.50.13": Product(0.5, import_dependency=0.55, leader=("CN", 0.40)),
-    "30.30.40": Product(2_000_000, import_dependency=0.15, leader=("US", 0.50), producers=2),
-    "26.30.11": Product(150, import_dependency=0.65, leader=("CN", 0.75)),
-    "26.70.22": Product(400, import_dependency=0.50, leader=("JP", 0.35)),
-    "20.59.59": Product(250, import_dependency=0.55, leader=("CN", 0.35)),
-    "21.10.60": Product(50, import_dependency=0.70, leader=("DK", 0.66), producers=1),
-    "10.89.19": Product(200, import_dependency=0.35),
+# The demo's world, as data (world.yml beside this file): the areas' and the notable products'
+# profiles, and each product's best foreign analogue with its parameters; `default` stands for any
+# area or product not listed.
+WORLD = yaml.safe_load((Path(__file__).with_name("world.yml")).read_text(encoding="utf-8"))
+AREAS = {
+    code: Area(**{**area, "origin": tuple(area["origin"]), "partners": tuple(area["partners"]), "roots": tuple(area["roots"])})
+    for code, area in WORLD["areas"].items()
 }
-DEFAULT_PRODUCT = Product(100)
+PRODUCTS = {
+    okpd2: Product(**{**product, "leader": (product["leader"]["partner"], product["leader"]["share"])
+                      if "leader" in product else None})
+    for okpd2, product in WORLD["products"].items()
+}
+# okpd2 -> (analogue, ((parameter name, unit, direction, best value), ...))
+ANALOGUES = {
+    okpd2: (analogue["name"], tuple((p["name"], p["unit"], p["direction"], p["best"]) for p in analogue["parameters"]))
+    for okpd2, analogue in WORLD["analogues"].items()
+}
+DEFAULT_AREA, DEFAULT_PRODUCT, DEFAULT_ANALOGUE = AREAS.pop("default"), PRODUCTS.pop("default"), ANALOGUES.pop("default")
 
 # Changes planted in the latest quarter (or year) for the early-warning signals (docs/demo.md,
 # docs/early_warning.md); everything else changes only by trend and noise.
@@ -250,155 +173,6 @@ PATRONYMICS = ("Александрович", "Сергеевич", "Владим
 AWKWARD_NAMES = ("ООО «Прибор; Автоматика»", "АО «Завод точной механики\nим. М. И. Калинина»")
 
 # --------------------------------------------------------------------------------------------
-# Benchmarks: the best foreign analogue of each product and its parameters
-# --------------------------------------------------------------------------------------------
-
-# okpd2 -> (analogue, ((parameter name, unit, direction, best value), ...))
-ANALOGUES = {
-    "20.16.10": ("ExxonMobil Exceed 1018", (
-        ("Прочность при растяжении", "МПа", "higher", 38),
-        ("Относительное удлинение при разрыве", "%", "higher", 700),
-        ("Содержание летучих веществ", "%", "lower", 0.05),
-    )),
-    "20.14.11": ("Shell Chemicals, этилен полимерного качества", (
-        ("Содержание основного вещества", "%", "higher", 99.95),
-        ("Содержание серы", "ppm", "lower", 1),
-        ("Содержание влаги", "ppm", "lower", 5),
-    )),
-    "24.45.30": ("TIMET Ti-6Al-4V", (
-        ("Предел прочности", "МПа", "higher", 1100),
-        ("Содержание примесей", "%", "lower", 0.1),
-        ("Предел усталости", "МПа", "higher", 600),
-    )),
-    "28.41.21": ("DMG MORI CLX 450 с ЧПУ Siemens SINUMERIK 840D", (
-        ("Точность позиционирования", "мкм", "lower", 4),
-        ("Частота вращения шпинделя", "об/мин", "higher", 5000),
-        ("Наработка на отказ", "ч", "higher", 20000),
-        ("Мощность главного привода", "кВт", "higher", 22),
-    )),
-    "28.41.22": ("DMG MORI DMU 50", (
-        ("Точность позиционирования", "мкм", "lower", 5),
-        ("Частота вращения шпинделя", "об/мин", "higher", 20000),
-        ("Скорость быстрых перемещений", "м/мин", "higher", 42),
-    )),
-    "28.99.39": ("KUKA KR QUANTEC", (
-        ("Грузоподъёмность", "кг", "higher", 300),
-        ("Повторяемость позиционирования", "мм", "lower", 0.06),
-        ("Наработка на отказ", "ч", "higher", 80000),
-    )),
-    "27.20.23": ("CATL LFP 280Ah", (
-        ("Удельная энергоёмкость", "Вт·ч/кг", "higher", 180),
-        ("Ресурс", "циклов", "higher", 6000),
-        ("Саморазряд", "%/мес", "lower", 3),
-    )),
-    "28.11.21": ("Siemens SST-5000", (
-        ("КПД", "%", "higher", 47),
-        ("Удельный расход тепла", "кДж/кВт·ч", "lower", 7500),
-        ("Межремонтный интервал", "ч", "higher", 50000),
-    )),
-    "27.11.26": ("Siemens SGen-100A", (
-        ("КПД", "%", "higher", 98.7),
-        ("Удельная масса", "кг/кВт", "lower", 2.5),
-        ("Наработка на отказ", "ч", "higher", 100000),
-    )),
-    "29.10.22": ("Toyota Camry XV70", (
-        ("Расход топлива", "л/100 км", "lower", 7.1),
-        ("Мощность двигателя", "л. с.", "higher", 200),
-        ("Гарантийный пробег", "тыс. км", "higher", 150),
-    )),
-    "30.20.20": ("Stadler FLIRT", (
-        ("Конструкционная скорость", "км/ч", "higher", 160),
-        ("Удельное энергопотребление", "Вт·ч/пасс.-км", "lower", 30),
-        ("Пассажировместимость", "чел.", "higher", 1200),
-    )),
-    "29.32.30": ("Bosch, тормозные системы", (
-        ("Ресурс", "тыс. км", "higher", 120),
-        ("Доля дефектных изделий", "ppm", "lower", 20),
-    )),
-    "30.30.32": ("DJI Matrice 350 RTK", (
-        ("Продолжительность полёта", "мин", "higher", 55),
-        ("Дальность связи", "км", "higher", 20),
-        ("Масса полезной нагрузки", "кг", "higher", 2.7),
-        ("Точность позиционирования", "см", "lower", 1),
-    )),
-    "26.51.20": ("Furuno FAR-3000", (
-        ("Дальность обнаружения", "км", "higher", 96),
-        ("Разрешение по дальности", "м", "lower", 15),
-        ("Наработка на отказ", "ч", "higher", 30000),
-    )),
-    "27.20.11": ("Energizer Ultimate Lithium AA", (
-        ("Ёмкость", "мА·ч", "higher", 3500),
-        ("Срок хранения", "лет", "higher", 20),
-    )),
-    "28.30.59": ("John Deere S790", (
-        ("Пропускная способность", "кг/с", "higher", 18),
-        ("Вместимость бункера", "м3", "higher", 14.1),
-        ("Удельный расход топлива", "кг/т", "lower", 1.2),
-    )),
-    "10.91.10": ("Cargill Provimi", (
-        ("Обменная энергия", "МДж/кг", "higher", 13),
-        ("Конверсия корма", "кг/кг", "lower", 1.6),
-        ("Содержание протеина", "%", "higher", 21),
-    )),
-    "21.20.23": ("Roche Elecsys", (
-        ("Чувствительность", "%", "higher", 99.5),
-        ("Специфичность", "%", "higher", 99.8),
-        ("Время анализа", "мин", "lower", 18),
-    )),
-    "21.20.10": ("Pfizer, оригинальный препарат", (
-        ("Биодоступность", "%", "higher", 95),
-        ("Содержание примесей", "%", "lower", 0.1),
-        ("Срок годности", "мес", "higher", 36),
-    )),
-    "26.60.11": ("Siemens Healthineers SOMATOM Force", (
-        ("Пространственное разрешение", "мм", "lower", 0.24),
-        ("Скорость вращения гентри", "об/с", "higher", 4),
-        ("Доза облучения (CTDI)", "мГр", "lower", 1.5),
-        ("Число срезов", "шт", "higher", 384),
-    )),
-    "32.50.13": ("B. Braun Injekt", (
-        ("Точность дозирования", "%", "lower", 2),
-        ("Усилие прокола", "Н", "lower", 0.6),
-        ("Доля дефектных изделий", "ppm", "lower", 50),
-    )),
-    "30.30.40": ("Airbus Eurostar Neo", (
-        ("Срок активного существования", "лет", "higher", 15),
-        ("Масса полезной нагрузки", "кг", "higher", 1800),
-        ("Мощность системы электропитания", "кВт", "higher", 25),
-    )),
-    "26.30.11": ("Ericsson AIR 6449", (
-        ("Пропускная способность", "Гбит/с", "higher", 10),
-        ("Энергопотребление", "Вт", "lower", 800),
-        ("Коэффициент шума", "дБ", "lower", 2),
-    )),
-    "26.70.22": ("Carl Zeiss Axio Imager", (
-        ("Разрешающая способность", "мкм", "lower", 0.2),
-        ("Увеличение", "крат", "higher", 1000),
-        ("Светопропускание", "%", "higher", 92),
-    )),
-    "20.59.59": ("BASF, специальная химия", (
-        ("Содержание основного вещества", "%", "higher", 99.5),
-        ("Содержание примесей", "%", "lower", 0.2),
-        ("Стабильность при хранении", "мес", "higher", 24),
-    )),
-    "21.10.60": ("Novo Nordisk, субстанция инсулина", (
-        ("Удельная активность", "ЕД/мг", "higher", 27),
-        ("Содержание примесей", "%", "lower", 0.5),
-        ("Выход продукта", "%", "higher", 85),
-    )),
-    "10.89.19": ("Novozymes, ферментные препараты", (
-        ("Ферментативная активность", "ед/г", "higher", 5000),
-        ("Срок годности", "мес", "higher", 24),
-        ("Содержание влаги", "%", "lower", 8),
-    )),
-}
-DEFAULT_ANALOGUE = ("Лучший зарубежный аналог", (
-    ("Производительность", "ед./ч", "higher", 100),
-    ("Наработка на отказ", "ч", "higher", 20000),
-    ("Удельное энергопотребление", "кВт·ч/ед.", "lower", 5),
-))
-
-# --------------------------------------------------------------------------------------------
 # File styles: how a sender writes a file
 # --------------------------------------------------------------------------------------------
 
@@ -428,7 +202,7 @@ class Style:
 
 
 # Russian senders: 1C exports in Windows-1251 with CRLF line ends, Excel forms.
-RU = {"language": "ru", "date": "%d.%m.%Y", "decimal": ","}
+RU: dict = {"language": "ru", "date": "%d.%m.%Y", "decimal": ","}
 RU_CP1251 = Style("ru_cp1251", "csv", quarter="{q} кв. {y}", encoding="cp1251", delimiter=";", thousands="\u00a0",
                   zero="-", header_case="title", line_terminator="\r\n", **RU)
 RU_CP1251_ROMAN = Style("ru_cp1251_roman", "csv", quarter="{r} квартал {y}", encoding="cp1251", delimiter=";",
@@ -519,7 +293,7 @@ def write_demo(home: Path, scale: Scale, *, seed: int, today: date, scale_name: 
     write_targets(world, totals, (imports, exports), regional, inbox)
     return inbox.finish(
         {
-            "generator": "pipelines.demo",
+            "generator": "demo.generator",
             "scale": scale_name,
             "seed": seed,
             "today": today.isoformat(),
@@ -697,8 +471,8 @@ def _inns(region_codes: list[str], region: np.ndarray, individual: np.ndarray, r
 
 def _names(areas: list[str], main_area: np.ndarray, individual: np.ndarray, rng: np.random.Generator) -> list[str]:
     n = main_area.size
-    forms, form_p = zip(*LEGAL_FORMS)
-    form = rng.choice(len(forms), n, p=form_p)
+    forms = [form for form, _ in LEGAL_FORMS]
+    form = rng.choice(len(forms), n, p=[share for _, share in LEGAL_FORMS])
     prefix = rng.integers(len(NAME_PREFIXES), size=n)
     suffix = rng.integers(len(NAME_SUFFIXES), size=n)
     root = rng.integers(1_000, size=n)  # taken modulo the number of roots of the enterprise's area
@@ -841,7 +615,7 @@ def _localise(frame: pl.DataFrame, kind: ReportKind, style: Style) -> pl.DataFra
             changes.append(pl.col(name).replace(spelled))
         elif column.type is ColumnType.DATE:
             changes.append(pl.col(name).dt.strftime(style.date))
-        elif column.type is ColumnType.ENUM and style.language == "ru":
+        elif column.type is ColumnType.ENUM and style.language == "ru" and column.choices:
             changes.append(pl.col(name).replace(_ru_spellings(column.choices)))
     return frame.with_columns(changes)
 
@@ -889,7 +663,7 @@ def _write_csv(path: Path, frame: pl.DataFrame, kind: ReportKind, style: Style) 
     text = _as_text(_localise(frame, kind, style), kind, style)
     text = text.rename({c: _header(c, kind, style) for c in text.columns})
     buffer = io.BytesIO()
-    text.write_csv(buffer, separator=style.delimiter, line_terminator=style.line_terminator,
+    text.write_csv(buffer, separator=style.delimiter or ",", line_terminator=style.line_terminator,
                    include_bom=style.encoding == "utf-8-sig")
     data = buffer.getvalue()
     if style.encoding == "cp1251":
@@ -911,7 +685,7 @@ def _write_xlsx(path: Path, frame: pl.DataFrame, kind: ReportKind, style: Style,
     for offset, values in enumerate(frame.iter_rows()):
         cells = [style.zero if i in numeric and v == 0 else v for i, v in enumerate(values)] if style.zero else values
         sheet.write_row(first + offset, 0, cells)
-    totals = [TOTALS_WORD[style.language]] + [None] * (frame.width - 1)
+    totals: list[object] = [TOTALS_WORD[style.language]] + [None] * (frame.width - 1)
     for c in money:
         totals[frame.columns.index(c)] = round(frame[c].sum(), 3)
     sheet.write_row(first + frame.height, 0, totals)
@@ -947,7 +721,7 @@ class Inbox:
         return folder / name
 
     def report(self, kind: str, stem: str, frame: pl.DataFrame, style: Style, arrival: tuple[int, int], covers: dict,
-               title: str = "", defects: list[tuple[int, str]] = (), **notes) -> str:
+               title: str = "", defects: Sequence[tuple[int, str]] = (), **notes) -> str:
         """Write a report file; title names its period in an XLSX form title; defects are
         (row index in frame, defect)."""
         name = stem + EXTENSIONS[style.format]
@@ -995,18 +769,18 @@ class Inbox:
     def finish(self, header: dict) -> dict:
         """Order the files by arrival, give them increasing mtimes, write the manifest."""
         self.files.sort(key=lambda f: (f.pop("_arrival"), f["file"]))
-        start = datetime.combine(self.today - timedelta(days=1), time(0), tzinfo=timezone.utc).timestamp()
+        start = datetime.combine(self.today - timedelta(days=1), time(0), tzinfo=UTC).timestamp()
         for i, entry in enumerate(self.files):
             path = self.path(entry["kind"], entry["file"])
             mtime = start + 60 * i  # one minute apart, the day before `today`
             os.utime(path, (mtime, mtime))
             entry["arrival"] = i + 1
-            entry["mtime"] = datetime.fromtimestamp(mtime, timezone.utc).isoformat()
+            entry["mtime"] = datetime.fromtimestamp(mtime, UTC).isoformat()
             entry["sha256"] = _sha256(path)
             entry["bytes"] = path.stat().st_size
         order = {(f["kind"], f["file"]): f["arrival"] for f in self.files}
         self.defects.sort(key=lambda d: (order[(d["kind"], d["file"])], d["row"] or 0))
-        rows = Counter()
+        rows: Counter[str] = Counter()
         for entry in self.files:
             if entry["expected_status"] == "loaded":
                 rows[entry["kind"]] += entry["rows"]
@@ -1057,7 +831,8 @@ class Totals:
     @classmethod
     def empty(cls, world: World) -> Totals:
         shape = (len(world.products), len(world.quarters))
-        return cls(*(np.zeros(shape) for _ in range(5)),
+        return cls(output=np.zeros(shape), exports=np.zeros(shape), components=np.zeros(shape), imported=np.zeros(shape),
+                   domestic_output=np.zeros(shape),
                    regional_output=np.zeros((len(world.cat.region_codes), len(world.areas), len(world.quarters))))
 
     def add(self, frame: pl.DataFrame, rows: pl.DataFrame, t: int) -> None:
@@ -1478,7 +1253,7 @@ def write_regional_reports(world: World, totals: Totals, inbox: Inbox) -> dict:
             },
             schema_overrides={"period": pl.String, "region_code": pl.String, "project_code": pl.String},
         ).sort("region_code", "project_code")
-        notes = {"late_reporter_missing": regions[late]} if t == last else {}
+        notes: dict[str, object] = {"late_reporter_missing": regions[late]} if t == last else {}
         style = REGIONAL_STYLES[t % len(REGIONAL_STYLES)]
         inbox.report("regional", f"regional_{label.replace('-', '')}", frame, style, (t, 4), {"quarters": [label]},
                      title=_spell_quarter(label, style), **notes)
