@@ -721,7 +721,7 @@ class Inbox:
         return folder / name
 
     def report(self, kind: str, stem: str, frame: pl.DataFrame, style: Style, arrival: tuple[int, int], covers: dict,
-               title: str = "", defects: Sequence[tuple[int, str]] = (), **notes) -> str:
+               title: str = "", defects: Sequence[tuple[int, str]] = (), notes: dict | None = None) -> str:
         """Write a report file; title names its period in an XLSX form title; defects are
         (row index in frame, defect)."""
         name = stem + EXTENSIONS[style.format]
@@ -749,7 +749,7 @@ class Inbox:
                 **covers,
                 "expected_status": "loaded",
                 "_arrival": arrival,
-                **notes,
+                **(notes or {}),
             }
         )
         for index, defect in defects:
@@ -1056,7 +1056,7 @@ def _write_producer_file(world: World, inbox: Inbox, plan: ProducerFile, clean: 
     label = world.quarters[plan.t]
     rng = _rng(world.seed, "producer file", plan.stem)
     frame = _break_rows(clean, plan.defects, world)
-    notes = {}
+    notes: dict[str, object] = {}
     if plan.extra_column:
         # An unknown column: ingestion ignores it and records it.
         remarked = pl.Series(rng.random(frame.height) < 0.1)
@@ -1067,7 +1067,7 @@ def _write_producer_file(world: World, inbox: Inbox, plan: ProducerFile, clean: 
         frame = frame.drop(style.omit)
         notes["omitted_columns"] = list(style.omit)
     name = inbox.report("producer", plan.stem, frame, style, (plan.t, 1), {"quarters": [label]},
-                        title=_spell_quarter(label, style), defects=plan.defects, **notes)
+                        title=_spell_quarter(label, style), defects=plan.defects, notes=notes)
     if plan.corrected:
         inn = _corrected_enterprise(clean, rng)
         _write_correction(world, inbox, clean.filter(pl.col("inn") == inn), name, plan.t, rng)
@@ -1126,7 +1126,7 @@ def _write_correction(world: World, inbox: Inbox, rows: pl.DataFrame, original: 
     # Named to sort before the original: arrival order, not name order, must decide.
     stem = f"a_correction_{inn}_{label.replace('-', '')}"
     arrival = (min(t + 1, len(world.quarters) - 1), 2)
-    name = inbox.report("producer", stem, corrected, EN_UTF8, arrival, {"quarters": [label]}, replaces=original)
+    name = inbox.report("producer", stem, corrected, EN_UTF8, arrival, {"quarters": [label]}, notes={"replaces": original})
     inbox.defect("producer", name, "corrected_resubmission", replaces=original, inn=inn, period=label)
 
 
@@ -1256,7 +1256,7 @@ def write_regional_reports(world: World, totals: Totals, inbox: Inbox) -> dict:
         notes: dict[str, object] = {"late_reporter_missing": regions[late]} if t == last else {}
         style = REGIONAL_STYLES[t % len(REGIONAL_STYLES)]
         inbox.report("regional", f"regional_{label.replace('-', '')}", frame, style, (t, 4), {"quarters": [label]},
-                     title=_spell_quarter(label, style), **notes)
+                     title=_spell_quarter(label, style), notes=notes)
     return {"sums": sums, "late_reporter": {"region_code": regions[late], "period": world.quarters[last]}}
 
 
