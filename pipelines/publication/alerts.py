@@ -86,7 +86,7 @@ def alert_delivery(con: duckdb.DuckDBPyConnection, settings: Settings, run_id: s
     release_id = row[0] if row else None
     previous_id = previous_release(con, release_id) if release_id else None
     signals = new_high_signals(settings.published, release_id, previous_id) if release_id else []
-    if not signals:
+    if not signals or release_id is None:
         return release_id, signals, Delivery(False, "no new high-severity signal")
     if settings.alert_webhook is None:
         return release_id, signals, Delivery(False, "SOVEREIGNTY_ALERT_WEBHOOK is not set")

@@ -81,7 +81,8 @@ class AuditResult:
 
     @property
     def failures(self) -> list[CellInterval | IndexInterval]:
-        return [interval for interval in (*self.intervals, *self.index_intervals) if not interval.protected]
+        cells: list[CellInterval | IndexInterval] = [interval for interval in self.intervals if not interval.protected]
+        return cells + [interval for interval in self.index_intervals if not interval.protected]
 
     @property
     def passed(self) -> bool:
