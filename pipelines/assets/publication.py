@@ -26,7 +26,7 @@ from pipelines.publish.attempts import (
 )
 from pipelines.publish.audit import AuditResult, audit_release
 from pipelines.publish.disclosure import DisclosurePolicy, Suppression, suppress
-from pipelines.publish.extracts import build_extracts
+from pipelines.publish.extracts import build_catalogues, build_extracts
 from pipelines.publish.release import parquet_bytes, publish_release
 from pipelines.publish.report import render_report
 from pipelines.resources import WarehouseResource
@@ -151,7 +151,12 @@ def publication_asset(settings: Settings, blocking_suites: list[str]) -> dg.Asse
                     "outcome": dg.MetadataValue.text("blocked"),
                     "reason": dg.MetadataValue.text(f"disclosure audit: {len(audit.failures)} hidden cells under their protection level"),
                 })
-            files = {f"{name}.parquet": parquet_bytes(extract.frame) for name, extract in extracts.items()}
+            published = extracts | build_catalogues(con)
+            columns = {name: extract.columns() for name, extract in published.items()}
+            files = {
+                f"{name}.parquet": parquet_bytes(extract.frame, {column: c.metadata() for column, c in columns[name].items()})
+                for name, extract in published.items()
+            }
 
             def build_manifest(release_id: str, created_at: str) -> dict:
                 return {
@@ -168,10 +173,14 @@ def publication_asset(settings: Settings, blocking_suites: list[str]) -> dg.Asse
                             "file": f"{name}.parquet",
                             "rows": extract.frame.height,
                             "sha256": hashlib.sha256(files[f"{name}.parquet"]).hexdigest(),
-                            "columns": [{"name": c, "type": str(t)} for c, t in extract.frame.schema.items()],
+                            "columns": [
+                                {"name": c, "type": str(t), "description": columns[name][c].description,
+                                 "unit": columns[name][c].unit}
+                                for c, t in extract.frame.schema.items()
+                            ],
                             "suppressed_cells": extract.suppressed_cells,
                         }
-                        for name, extract in extracts.items()
+                        for name, extract in published.items()
                     },
                     "validations": validations(con, build_id, ingested_state(con)),
                     "warnings": completeness_warnings(con),
