@@ -705,7 +705,8 @@ def _national_card(index_rows: list[dict], ref: Names) -> str:
 def _national_gap(row: dict, index_rows: list[dict], ref: Names) -> str:
     """Why Russia's index of a year is not published, in words."""
     if not _suppressed(row, "sovereignty_index"):
-        return f"is {_index_gap(row)}"
+        gap = _index_gap(row)
+        return "has no data" if gap == "no data" else f"is {gap}"
     hidden = [ref.area(other["project_code"]) for other in index_rows
               if other["year"] == row["year"] and other["project_code"] != "ALL" and _suppressed(other, "sovereignty_index")]
     if not hidden:
