@@ -18,8 +18,8 @@ import polars as pl
 import pyarrow.parquet as pq
 import pytest
 
-from pipelines.publication.extracts import EXTRACTS
 from pipelines.command_line.cli import main
+from pipelines.publication.extracts import CATALOGUES, EXTRACTS
 from tests.conftest import TODAY
 
 
@@ -129,7 +129,7 @@ def test_identical_inputs_give_identical_extract_bytes(demo_home, tmp_path):
     assert run_cli(other, "demo") == 0
     assert run_cli(other, "run") == 0
     (first, first_manifest), (second, second_manifest) = latest_release(demo_home), latest_release(other)
-    assert len(first) == len(EXTRACTS)  # the early-warning extracts (issue #13) included
+    assert len(first) == len(EXTRACTS) + len(CATALOGUES)  # early-warning extracts and catalogues included
     assert first == second
     assert first_manifest["content_sha256"] == second_manifest["content_sha256"]
 

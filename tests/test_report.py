@@ -7,12 +7,14 @@ installs it when run as root) and keeps a screenshot in tests/artifacts/report.p
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import re
 import shutil
 import struct
 import subprocess
+import unicodedata
 import zlib
 from collections import Counter
 from decimal import Decimal
@@ -30,7 +32,7 @@ C = "c"
 # Marks each chart must draw for the extracts below (see the comments there).
 EXPECTED_MARKS = {
     "sovereignty-index": 5,  # 3 dots (ALL 2025, MPA 2025, MPA 2026) + 2 whiskers (MPA)
-    "import-dependency": 8,  # per area: 1 line + 3 dots (MPA misses a quarter, TRM's is suppressed)
+    "import-dependency": 12,  # per area: 1 line + 3 dots (MPA and BIO miss a quarter, TRM's is suppressed)
     "leadership-bands": 4,  # MPA leader + comparable, TRM lagging + not assessed
     "project-progress": 4,  # one cell per (area, indicator)
     "regional-ranking": 2,  # the two regions that reported investment
@@ -67,14 +69,14 @@ def extracts() -> dict[str, pl.DataFrame]:
     """A release of three areas: MPA published, TRM with suppressed cells, BIO missing a pillar."""
     index = pl.DataFrame({
         "project_code": ["ALL", "ALL", "MPA", "MPA", "TRM", "BIO"],
-        "year": [2025, 2026, 2025, 2026, 2026, 2026],
+        "year": [2025, 2026, 2025, 2026, 2026, 2025],
         "missing_pillars": [None, None, None, None, None, "independence"],
         "sovereignty_index": [60.5, None, 55.0, 58.25, None, None],
         "sovereignty_index_flag": [None, C, None, None, C, None],
     })
     uncertainty = pl.DataFrame({
         "project_code": ["MPA", "MPA", "TRM", "BIO"],
-        "year": [2025, 2026, 2026, 2026],
+        "year": [2025, 2026, 2026, 2025],
         "index_p05": [45.0, 50.0, None, None],
         "index_p05_flag": [None, None, C, None],
         "index_p50": [55.5, 58.0, None, None],
@@ -83,12 +85,18 @@ def extracts() -> dict[str, pl.DataFrame]:
         "median_rank": [1.0, 1.0, None, None],
         "median_rank_flag": [None, None, C, None],
     })
+    complete = {"producer_reports_complete": [True] * 4, "trade_files_complete": [True] * 4}
     area_independence = pl.concat([
         # MPA: no trade file in Q2, so no ratio (a gap, not a suppression)
         pl.DataFrame({**quarters(2025), "project_code": ["MPA"] * 4, "import_dependency": [0.62, None, 0.58, 0.55],
-                      "import_dependency_flag": [None] * 4}, schema_overrides={"import_dependency_flag": pl.String}),
+                      "import_dependency_flag": [None] * 4, **complete, "trade_files_complete": [True, False, True, True]},
+                     schema_overrides={"import_dependency_flag": pl.String}),
         pl.DataFrame({**quarters(2025), "project_code": ["TRM"] * 4, "import_dependency": [0.40, 0.45, None, 0.43],
-                      "import_dependency_flag": [None, None, C, None]}),
+                      "import_dependency_flag": [None, None, C, None], **complete}),
+        # BIO: no trade file in 2025-Q3, which is why its 2025 index lacks the independence pillar
+        pl.DataFrame({**quarters(2025), "project_code": ["BIO"] * 4, "import_dependency": [0.30, 0.35, None, 0.32],
+                      "import_dependency_flag": [None] * 4, **complete, "trade_files_complete": [True, True, False, True]},
+                     schema_overrides={"import_dependency_flag": pl.String}),
     ])
     products = pl.DataFrame({
         "period": ["2025-Q4"] * 3, "year": [2025] * 3, "quarter": [4] * 3, "okpd2": ["28.41.22", "29.10.22", "29.32.30"],
@@ -210,7 +218,6 @@ def test_suppressed_figures_are_shown_as_c_and_never_estimated(page):
     assert "fewer than 3 producers" in page  # the disclosure settings from the manifest
     assert "within ±10%" in page
     assert "not computed: no independence data" in page  # BIO's index is NULL for a missing pillar
-    assert "1 more suppressed (c)" in page  # TRM's strategic-dependency flag
     assert page.count(">c</text>") == 3  # TRM's import dependency in Q3, leadership share, progress cell
     assert "Russia: all areas, 2025: index 60.5" in page
     assert "Russia: all areas, 2026: index" not in page
@@ -225,8 +232,49 @@ def test_headline_and_data_quality_come_from_the_manifest(page):
 
 def test_headline_figures(page):
     assert "Strategic dependencies, 2025 Q4</div><div class=\"card-value\">1</div>" in page
-    assert "Sovereignty index, Russia, 2026</div><div class=\"card-value\">c (suppressed)</div>" in page
     assert "Means of production and automation (Средства производства и автоматизации)" in page
+
+
+def card(page: str, title: str) -> str:
+    return page.split(f'<div class="card-title">{title}')[1].split('<div class="card ')[0].split("</section>")[0]
+
+
+def test_the_national_card_shows_the_latest_published_year_and_says_why_not_a_later_one(page):
+    """2026's national index is confidential (TRM's is): the card shows 2025's, named as such."""
+    national = card(page, "Sovereignty index, Russia")
+    assert national.startswith(", 2025</div><div class=\"card-value\">60.5</div>")
+    assert ("Later years not shown: 2026 is confidential (c): it would give away the confidential index of "
+            "Industrial support for transport mobility.") in national
+    assert "c (suppressed)" not in national
+
+
+def test_the_national_card_without_a_published_year_says_why_for_each(page):
+    frames = extracts()
+    frames["sovereignty_index"] = frames["sovereignty_index"].with_columns(
+        sovereignty_index=pl.when(pl.col("project_code") == "ALL").then(None).otherwise(pl.col("sovereignty_index")),
+        areas_in_index=pl.when(pl.col("project_code") == "ALL").then(pl.col("year") - 2025),  # 2025: 0 areas, 2026: 1
+    )
+    national = card(render_report(frames, MANIFEST), "Sovereignty index, Russia")
+    assert national.startswith("</div><div class=\"card-value\">not published</div>")
+    assert ("Not shown: 2026 is confidential (c): it would give away the confidential index of Industrial support "
+            "for transport mobility; 2025 is not computed: no area has an index (2025-Q2 has no customs (trade) file; "
+            "2025-Q3 has no customs (trade) file).") in national
+    assert ">c<" not in national and "c (suppressed)" not in national
+
+
+def test_a_year_not_computed_says_why_next_to_it(page):
+    """BIO's 2025 index lacks the independence pillar because 2025-Q3 has no customs file: the chart
+    says so beside the year, not only in the warnings at the bottom."""
+    chart = page.split('data-chart="sovereignty-index"')[1].split("</svg>")[0]
+    assert "2025: not computed: no independence data (2025-Q3 has no customs (trade) file)" in chart
+
+
+def test_confidential_products_are_not_counted_as_more_dependencies(page):
+    dependencies = card(page, "Strategic dependencies")
+    assert "of the 2 products with published figures import more than half" in dependencies
+    assert ("for 1 more product the figures are confidential (c), so whether it is a strategic dependency is not "
+            "published") in dependencies
+    assert "more suppressed" not in page
 
 
 def test_regions_are_ranked_by_investment_with_their_district(page):
@@ -378,3 +426,74 @@ def unfilter(kind: int, line: bytearray, previous: bytearray, channels: int) -> 
             predictor = (left, up, up_left)[distances.index(min(distances))]
         line[i] = (line[i] + predictor) & 0xFF
     return line
+
+
+# --- printed ----------------------------------------------------------------------------------
+
+A4_POINTS = (595, 842)  # 210 x 297 mm
+
+
+def pdf_pages(data: bytes) -> list[tuple[tuple[float, float], str]]:
+    """Per page of a PDF written by Chromium: its size in points and its text, decoded through the
+    fonts' ToUnicode maps (Chromium writes plain objects and Flate streams; no PDF library needed)."""
+    objects = {int(n): body for n, body in re.findall(rb"(\d+) 0 obj\s*(.*?)endobj", data, re.S)}
+
+    def stream(number: int) -> bytes:
+        return zlib.decompress(objects[number].split(b"stream", 1)[1].lstrip(b"\r\n"))
+
+    def unicode_map(font: int) -> dict[bytes, str]:
+        mapping = {}
+        cmap = stream(int(re.search(rb"/ToUnicode (\d+) 0 R", objects[font])[1])).decode("latin-1")
+        for block in re.findall(r"beginbfchar(.*?)endbfchar", cmap, re.S):
+            for code, text in re.findall(r"<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>", block):
+                mapping[bytes.fromhex(code)] = bytes.fromhex(text).decode("utf-16-be")
+        for block in re.findall(r"beginbfrange(.*?)endbfrange", cmap, re.S):
+            for low, high, text in re.findall(r"<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>", block):
+                start, width = int(text, 16), len(low) // 2
+                for offset, code in enumerate(range(int(low, 16), int(high, 16) + 1)):
+                    mapping[code.to_bytes(width, "big")] = chr(start + offset)
+        return mapping
+
+    pages = []
+    for body in objects.values():
+        if not re.search(rb"/Type /Page\b(?!s)", body):
+            continue
+        box = [float(v) for v in re.search(rb"/MediaBox \[([^\]]*)\]", body)[1].split()]
+        fonts = {name: unicode_map(int(number)) for name, number in re.findall(rb"/(F\d+) (\d+) 0 R", body)}
+        font, text = {}, []
+        for token in re.finditer(rb"/(F\d+) [\d.]+ Tf|<([0-9A-Fa-f]*)>", stream(int(re.search(rb"/Contents (\d+) 0 R", body)[1]))):
+            if token[1]:
+                font = fonts[token[1]]
+            else:
+                glyphs = bytes.fromhex(token[2].decode())
+                text += [font.get(glyphs[i : i + 2], "") for i in range(0, len(glyphs), 2)]
+        pages.append(((box[2] - box[0], box[3] - box[1]), unicodedata.normalize("NFKC", "".join(text))))  # no ligatures
+    return pages
+
+
+def test_the_report_prints_on_a4_with_nothing_cut(page, chromium, tmp_path):
+    """Printed by Chromium: A4 pages, each section on a page of its own, and every heading, table
+    cell and the last line of the page in the PDF's text (a cut page would lose them)."""
+    report, pdf = tmp_path / "report.html", tmp_path / "report.pdf"
+    report.write_text(page, encoding="utf-8")
+    run_chromium(chromium, tmp_path / "profile", "--no-pdf-header-footer", f"--print-to-pdf={pdf}", report.as_uri())
+    pages = pdf_pages(pdf.read_bytes())
+    assert all((round(width), round(height)) == A4_POINTS for (width, height), _ in pages)
+    sections = re.findall(r"<section id=\"[\w-]+\"><h2>([^<]+)</h2>", page)
+    assert len(sections) <= len(pages) <= 3 * len(sections)
+    text = [re.sub(r"\s+", "", words) for _, words in pages]
+    for heading in sections[1:]:  # each section after the first starts a page
+        assert sum(page_text.startswith(re.sub(r"\s+", "", heading)) for page_text in text) == 1, heading
+    everything = "".join(text)
+    cells = re.findall(r"<t[dh]>([^<]+)</t[dh]>", page)
+    assert cells and [cell for cell in cells if re.sub(r"\s+", "", html.unescape(cell)) not in everything] == []
+    assert "Sovereigntyindex,Russia,2025" in everything and "60.5" in everything
+    assert "Codeversion:0123456789abcdef" in everything
+
+
+def test_the_print_stylesheet_prints_black_text_and_keeps_blocks_whole(page):
+    css = page.split("<style>")[1].split("</style>")[0]
+    assert "@page{size:A4;" in css and "@media print{" in css
+    printed = css.split("@media print{")[1]
+    assert "section+section{break-before:page}" in printed
+    assert "break-inside:avoid" in printed and "color:#000" in printed

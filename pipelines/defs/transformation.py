@@ -38,11 +38,14 @@ class SovereigntyTranslator(DagsterDbtTranslator):
                              project: DbtProject | None) -> dg.AssetCheckSpec | None:
         """Each dbt test as a check that says in words what it checks.
 
-        The name stays dbt's test name: dagster-dbt matches dbt's test results to checks by that
-        name, so a check renamed here would never receive its result. dbt's names are built from
-        the test, model and arguments (not_null_product_independence_okpd2); the description
-        says the same as a sentence, with the severity, or is the test's own description
-        (singular tests are described in dbt_project/tests/singular_tests.yml)."""
+        The name stays dbt's test name: dagster-dbt (0.29) keys a check by it both here and when
+        it matches dbt's test results to checks (get_asset_check_key_for_test), so a check renamed
+        here would never receive its result. Readable names are therefore given in the YAML: a
+        test with arguments has its own `name:` (product_independence_quarter_in_1_2_3_4, where
+        dbt would write accepted_values_product_independence_quarter__False__1__2__3__4), the
+        others keep dbt's test_model_column (not_null_product_independence_okpd2). The
+        description says the same as a sentence, with the severity, or is the test's own
+        description (singular tests are described in dbt_project/tests/singular_tests.yml)."""
         spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
         if spec is None:
             return None

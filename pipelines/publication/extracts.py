@@ -7,24 +7,35 @@ was undefined (consumption <= 0, no output). Rows are sorted by the extract's ke
 are confidential: disclosure.py; the rules extract by extract: docs/disclosure.md. risk_signals is
 the exception: a signal about a confidential cell is left out whole, rather than published with its
 values flagged (the signal itself says the hidden figure moved past a threshold).
+
+Every published column carries its description and unit, taken from where the column is defined:
+the dbt model's (or seed's) YAML, through the dbt manifest (`description`, `config: {meta: {unit}}`).
+The catalogue extracts give the names behind the codes (products, areas, regions, ...).
 """
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 
 import duckdb
 import polars as pl
 
 from pipelines.publication.disclosure import DisclosurePolicy, Suppression, suppress
+from pipelines.transformation.dbt_project import dbt_project
 
 FLAG = "c"
+FLAG_DESCRIPTION = "'c' where {figure} is confidential and withheld (then {figure} is NULL); NULL where it is published."
+
+# The warehouse's bookkeeping: which load or build a row came from (the incremental models'
+# last_load_id, the raw tables' _load_id, _source_file, ...). Not a figure, and it would make
+# releases of equal data differ: never published, from any table.
+BOOKKEEPING = re.compile(r"^_|(^|_)(load|build)_id$")
 
 NEVER_PUBLISHED = (
-    # bookkeeping of the incremental models (the newest load behind a row): not a figure, and it
-    # would make releases of equal data differ
-    "last_load_id",
     "top1_share",  # the largest producer's share of a cell is that producer's own figure
     # area_leadership's sums of the yearly output of the area's leader and assessed products: not
     # metrics.md figures (leadership_share is), and totals over subsets of products whose hidden
@@ -62,9 +73,53 @@ Rules = dict[str, pl.Expr]  # figure -> suppressed when true
 
 
 @dataclass(frozen=True)
+class Column:
+    """What a published column holds, as its Parquet field metadata and the manifest give it."""
+
+    description: str
+    unit: str | None  # None for codes, periods, flags, text
+
+    def metadata(self) -> dict[str, str]:
+        return {"description": self.description} | ({"unit": self.unit} if self.unit else {})
+
+
+@dataclass(frozen=True)
 class Extract:
     frame: pl.DataFrame
     suppressed_cells: int
+    node: str  # the dbt model or seed it is published from, whose YAML describes its columns
+
+    def columns(self) -> dict[str, Column]:
+        """Every column of the frame, in its order, with its description and unit."""
+        return describe(self.frame, self.node)
+
+
+def is_published(column: str) -> bool:
+    return not BOOKKEEPING.search(column) and column not in NEVER_PUBLISHED
+
+
+@cache
+def documented_columns(node: str) -> dict[str, Column]:
+    """The columns of a dbt node ('model.sovereignty.product_independence') as its YAML describes them."""
+    with open(dbt_project().manifest_path, encoding="utf-8") as handle:
+        columns = json.load(handle)["nodes"][node]["columns"]
+    return {name: Column(c["description"].strip(), c["config"]["meta"].get("unit")) for name, c in columns.items()}
+
+
+def describe(frame: pl.DataFrame, node: str) -> dict[str, Column]:
+    """The description and unit of each column of a published frame: a flag's from its figure's
+    name, every other from the dbt node the frame is published from."""
+    documented = documented_columns(node)
+    columns = {}
+    for name in frame.columns:
+        figure = name.removesuffix("_flag")
+        if name != figure and figure in frame.columns:
+            columns[name] = Column(FLAG_DESCRIPTION.format(figure=figure), None)
+        elif name in documented:
+            columns[name] = documented[name]
+        else:
+            raise ValueError(f"column {name} of {node} is published but not described in its YAML")
+    return columns
 
 
 def build_extracts(
@@ -77,11 +132,21 @@ def build_extracts(
     for name, (keys, rules_of) in EXTRACTS.items():
         mart = con.sql(f"select * from marts.{name}").pl()
         joined, rules = rules_of(mart, suppression, policy)
-        extracts[name] = _publish(mart.columns, joined, rules, keys)
+        frame, suppressed_cells = _publish(mart.columns, joined, rules, keys)
+        extracts[name] = Extract(frame, suppressed_cells, f"model.sovereignty.{name}")
     return extracts
 
 
-def _publish(columns: list[str], joined: pl.DataFrame, rules: Rules, keys: list[str]) -> Extract:
+def build_catalogues(con: duckdb.DuckDBPyConnection) -> dict[str, Extract]:
+    """The catalogue extracts, by name, from the reference tables (dbt's seeds) behind con."""
+    catalogues = {}
+    for name, (seed, keys) in CATALOGUES.items():
+        frame = con.sql(f"select * from reference.{seed}").pl().sort(keys)
+        catalogues[name] = Extract(frame, 0, f"seed.sovereignty.{seed}")
+    return catalogues
+
+
+def _publish(columns: list[str], joined: pl.DataFrame, rules: Rules, keys: list[str]) -> tuple[pl.DataFrame, int]:
     unknown = rules and joined.select(pl.any_horizontal(rule.is_null() for rule in rules.values()).any()).item()
     if unknown:  # a figure whose status is unknown must not be published: a missing status is a bug
         raise ValueError(f"disclosure status unknown for some rows of the extract keyed by {keys}")
@@ -92,11 +157,11 @@ def _publish(columns: list[str], joined: pl.DataFrame, rules: Rules, keys: list[
     published = [
         name
         for column in columns
-        if column not in NEVER_PUBLISHED
+        if is_published(column)
         for name in ([column, f"{column}_flag"] if column in rules else [column])
     ]
     frame = flagged.select(published).sort(keys)
-    return Extract(frame=frame, suppressed_cells=sum(frame[f"{figure}_flag"].count() for figure in rules))
+    return frame, sum(frame[f"{figure}_flag"].count() for figure in rules)
 
 
 def _product_independence(mart: pl.DataFrame, s: Suppression, policy: DisclosurePolicy) -> tuple[pl.DataFrame, Rules]:
@@ -261,4 +326,17 @@ EXTRACTS: dict[str, tuple[list[str], Callable[[pl.DataFrame, Suppression, Disclo
     "partner_exposure_yearly": (["year", "level", "code", "partner_type", "partner_code"], _partner_exposure),
     "supply_stress": (["period", "level", "code", "partner_type", "partner_code"], _supply_stress),
     "risk_signals": (["period", "level", "code", "signal_type", "subject"], _risk_signals),
+}
+
+# The names behind the codes of the extracts: catalogue extract -> (reference seed, row order), each
+# naming the code in the comment. Classifiers and the warehouse's own lists, no enterprise data:
+# published whole, as dbt loaded them.
+CATALOGUES: dict[str, tuple[str, list[str]]] = {
+    "catalogue_products": ("products", ["okpd2"]),  # okpd2
+    "catalogue_priority_areas": ("priority_areas", ["project_code"]),  # project_code (ALL: all areas)
+    "catalogue_regions": ("regions", ["region_code"]),  # region_code
+    "catalogue_indicators": ("indicators", ["indicator_code"]),  # project_progress.indicator_code
+    "catalogue_countries": ("countries", ["country_code"]),  # partner_code of partner_type country
+    "catalogue_partner_groups": ("partner_groups", ["group_code", "country_code", "valid_from"]),  # of partner_type group
+    "catalogue_units": ("units", ["okei"]),  # catalogue_products.okei
 }

@@ -26,7 +26,7 @@ from pipelines.publication.attempts import (
 )
 from pipelines.publication.audit import AuditResult, audit_release
 from pipelines.publication.disclosure import DisclosurePolicy, Suppression, suppress
-from pipelines.publication.extracts import build_extracts
+from pipelines.publication.extracts import build_catalogues, build_extracts
 from pipelines.publication.release import parquet_bytes, publish_release
 from pipelines.publication.report import render_report
 from pipelines.settings import REPO_ROOT, Settings
@@ -135,7 +135,12 @@ def publish(con: duckdb.DuckDBPyConnection, settings: Settings, run_id: str, blo
     if not audit.passed:
         record_blocked_release(con, run_id, audit_failures(audit), utc_now(), build_id)
         return Publication("blocked", blocked_reason=f"disclosure audit: {len(audit.failures)} hidden cells under their protection level")
-    files = {f"{name}.parquet": parquet_bytes(extract.frame) for name, extract in extracts.items()}
+    published = extracts | build_catalogues(con)
+    columns = {name: extract.columns() for name, extract in published.items()}
+    files = {
+        f"{name}.parquet": parquet_bytes(extract.frame, {column: c.metadata() for column, c in columns[name].items()})
+        for name, extract in published.items()
+    }
 
     def build_manifest(release_id: str, created_at: str) -> dict:
         return {
@@ -152,10 +157,14 @@ def publish(con: duckdb.DuckDBPyConnection, settings: Settings, run_id: str, blo
                     "file": f"{name}.parquet",
                     "rows": extract.frame.height,
                     "sha256": hashlib.sha256(files[f"{name}.parquet"]).hexdigest(),
-                    "columns": [{"name": c, "type": str(t)} for c, t in extract.frame.schema.items()],
+                    "columns": [
+                        {"name": c, "type": str(t), "description": columns[name][c].description,
+                         "unit": columns[name][c].unit}
+                        for c, t in extract.frame.schema.items()
+                    ],
                     "suppressed_cells": extract.suppressed_cells,
                 }
-                for name, extract in extracts.items()
+                for name, extract in published.items()
             },
             "validations": validations(con, build_id, ingested_state(con)),
             "warnings": completeness_warnings(con),

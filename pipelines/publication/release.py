@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
+import pyarrow as pa
 
 from pipelines.files import write_durably
 
@@ -34,10 +35,17 @@ class ReleaseOutcome:
     path: Path
 
 
-def parquet_bytes(frame: pl.DataFrame) -> bytes:
-    """Deterministic Parquet: fixed compression and row groups, no timestamps in the metadata."""
+def parquet_bytes(frame: pl.DataFrame, field_metadata: dict[str, dict[str, str]] | None = None) -> bytes:
+    """Deterministic Parquet: fixed compression and row groups, no timestamps in the metadata.
+
+    field_metadata (column -> key -> value, e.g. description and unit) goes into the Arrow schema
+    stored in the file, where pyarrow, Polars and other Arrow readers show it per field."""
+    described = field_metadata or {}
+    schema = pa.schema([field.with_metadata(described.get(field.name, {})) for field in frame.head(0).to_arrow().schema])
     buffer = io.BytesIO()
-    frame.write_parquet(buffer, compression="zstd", compression_level=9, statistics=True, row_group_size=1_000_000)
+    frame.write_parquet(
+        buffer, compression="zstd", compression_level=9, statistics=True, row_group_size=1_000_000, arrow_schema=schema
+    )
     return buffer.getvalue()
 
 

@@ -312,12 +312,36 @@ def _index_point(area: str, year: int, row: dict, spread: dict, x: Scale, y: flo
 
 
 def _index_gap(row: dict) -> str:
-    """Why an index is not shown."""
+    """Why an index is not shown, with the quarters whose reports are missing when that is the cause."""
     if _suppressed(row, "sovereignty_index"):
         return "c (suppressed)"
+    incomplete = row.get(INCOMPLETE_QUARTERS)
+    because = f" ({'; '.join(incomplete)})" if incomplete else ""
     if row.get("missing_pillars"):
-        return f"not computed: no {row['missing_pillars']} data"
+        return f"not computed: no {row['missing_pillars']} data{because}"
+    if row.get("areas_in_index") == 0:
+        return f"not computed: no area has an index{because}"
     return "no data"
+
+
+INCOMPLETE_QUARTERS = "incomplete_quarters"  # added to the index rows by _with_incomplete_quarters
+
+
+def _with_incomplete_quarters(index_rows: list[dict], area_rows: list[dict]) -> list[dict]:
+    """The index rows, each with the quarters of its year whose reports are missing (the area's,
+    or every area's for ALL), in words: '2025-Q2 has no customs (trade) file'. A yearly pillar is
+    computed from complete quarters only, so these say why an index is not computed."""
+    missing: dict[tuple[str, int], list[str]] = {}
+    for row in area_rows:
+        what = [text for column, text in (("producer_reports_complete", "producer reports"),
+                                          ("trade_files_complete", "customs (trade) file"))
+                if row.get(column) is False]
+        if what:
+            text = f"{row['period']} has no {' and no '.join(what)}"
+            for code in (row["project_code"], "ALL"):
+                if text not in missing.setdefault((code, row["year"]), []):
+                    missing[(code, row["year"])].append(text)
+    return [{**row, INCOMPLETE_QUARTERS: missing.get((row["project_code"], row["year"]), [])} for row in index_rows]
 
 
 # --- chart 2: import dependency over quarters --------------------------------------------------
@@ -646,10 +670,8 @@ def _headline(
     index_rows: list[dict], uncertainty_rows: list[dict], product_rows: list[dict], manifest: dict, ref: Names
 ) -> str:
     year = _latest_year(index_rows)
-    country = next((row for row in index_rows if row["year"] == year and row["project_code"] == "ALL"), {})
-    country_note = "index points out of 100; all areas, weighted by consumption"
     cards = (
-        _card(_titled("Sovereignty index, Russia", year), _index_value(country), country_note)
+        _national_card(index_rows, ref)
         + _card(*_strategic_dependencies(product_rows))
         + _card("Release", manifest.get("release_id", "–"), f"created {manifest.get('created_at', '–')}", "release")
     )
@@ -657,11 +679,39 @@ def _headline(
     return f'<section id="headline"><h2>Headline figures</h2><div class="cards">{cards}</div>{table}</section>'
 
 
-def _card(title: str, value: str, note: str, css: str = "") -> str:
+def _card(title: str, value: str, note: str, css: str = "", why: str = "") -> str:
+    why_line = f'<div class="card-why">{_esc(why)}</div>' if why else ""
     return (
         f'<div class="card {css}"><div class="card-title">{_esc(title)}</div>'
-        f'<div class="card-value">{_esc(value)}</div><div class="card-note">{_esc(note)}</div></div>'
+        f'<div class="card-value">{_esc(value)}</div><div class="card-note">{_esc(note)}</div>{why_line}</div>'
     )
+
+
+def _national_card(index_rows: list[dict], ref: Names) -> str:
+    """Russia's index of the latest year in which it is published, and why the years after it are not
+    shown: the card holds a figure or says why there is none, never a bare 'c'."""
+    title, note = "Sovereignty index, Russia", "index points out of 100; all areas, weighted by consumption"
+    national = sorted((row for row in index_rows if row["project_code"] == "ALL"), key=lambda row: row["year"])
+    published = [row for row in national if _num(row, "sovereignty_index") is not None]
+    shown = published[-1] if published else None
+    later = [row for row in national if shown is None or row["year"] > shown["year"]]
+    why = "; ".join(f"{row['year']} {_national_gap(row, index_rows, ref)}" for row in reversed(later))
+    if shown is None:
+        return _card(title, "not published" if national else "no data", note, why=why and f"Not shown: {why}.")
+    return _card(f"{title}, {shown['year']}", f"{_num(shown, 'sovereignty_index'):.1f}", note,
+                 why=why and f"Later years not shown: {why}.")
+
+
+def _national_gap(row: dict, index_rows: list[dict], ref: Names) -> str:
+    """Why Russia's index of a year is not published, in words."""
+    if not _suppressed(row, "sovereignty_index"):
+        gap = _index_gap(row)
+        return "has no data" if gap == "no data" else f"is {gap}"
+    hidden = [ref.area(other["project_code"]) for other in index_rows
+              if other["year"] == row["year"] and other["project_code"] != "ALL" and _suppressed(other, "sovereignty_index")]
+    if not hidden:
+        return "is confidential (c)"
+    return f"is confidential (c): it would give away the confidential index of {' and '.join(hidden)}"
 
 
 def _index_value(row: dict) -> str:
@@ -678,8 +728,9 @@ def _strategic_dependencies(rows: list[dict]) -> tuple[str, str, str]:
     cells = [row for row in known if (row["year"], row["quarter"]) == (year, quarter)]
     flagged = sum(1 for row in cells if row.get("strategic_dependency"))
     hidden = sum(1 for row in cells if _suppressed(row, "strategic_dependency"))
-    note = f"of {len(cells)} products import more than half of what is consumed, mostly from few countries"
-    note += f"; {hidden} more suppressed (c)" if hidden else ""
+    note = f"of the {len(cells) - hidden} products with published figures import more than half of what is consumed, mostly from few countries"
+    note += (f"; for {hidden} more product{'s' if hidden > 1 else ''} the figures are confidential (c), so whether "
+             f"{'they are strategic dependencies' if hidden > 1 else 'it is a strategic dependency'} is not published") if hidden else ""
     return f"Strategic dependencies, {year} Q{quarter}", str(flagged), note
 
 
@@ -761,7 +812,8 @@ def _data_quality(manifest: dict) -> str:
 def _table(caption: str, header: list[str], rows: list[list], css: str = "") -> str:
     head = "".join(f"<th>{_esc(h)}</th>" for h in header)
     body = "".join("<tr>" + "".join(f"<td>{_esc(cell)}</td>" for cell in row) + "</tr>" for row in rows)
-    return f'<table class="{css}"><caption>{_esc(caption)}</caption><tr>{head}</tr>{body}</table>'
+    # a header of its own, which print repeats on every page a long table runs onto
+    return f'<table class="{css}"><caption>{_esc(caption)}</caption><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
 def _validation_table(validations: list[dict]) -> str:
@@ -815,24 +867,36 @@ svg .suppressed{fill:#555;font-weight:bold}svg .swatch{stroke:#666;stroke-width:
 svg .in-dark{fill:#fff;font-weight:bold}svg .in-light{fill:#000;font-weight:bold}svg .mark:hover{opacity:.75}
 .signals td:first-child{font-weight:bold}.signal-summary{font-size:1.1em}.note{font-size:.9em;color:#555}
 dt{font-weight:bold;margin-top:6px}dd{margin-left:1.5em}.warnings li{color:#8a4b00}
+.card-why{font-size:.85em;color:#333;margin-top:4px;font-style:italic}
+@page{size:A4;margin:15mm 12mm 15mm 12mm}
+@media print{
+body{max-width:none;padding:0;font-size:10pt;color:#000}
+section+section{break-before:page}h2,h3,caption{break-after:avoid}
+figure,.card,tr,dt,dd,li{break-inside:avoid}figure{margin:0 0 1em}
+.card-title,.card-note,.card-why,.note,figcaption,.subtitle,.warnings li{color:#000}
+td,th,.card{border-color:#000}svg .grid{stroke:#bbb}svg .tick,svg .note{fill:#000}
+svg{print-color-adjust:exact;-webkit-print-color-adjust:exact}
+details::details-content{content-visibility:visible;display:contents}summary{font-weight:bold;list-style:none}
+}
 """
 
 
 def render_report(extracts: dict[str, pl.DataFrame], manifest: dict) -> str:
     """The release's report.html as one self-contained HTML document."""
     ref = names()
-    index_rows = _rows(extracts, "sovereignty_index", ["year", "project_code"])
+    area_rows = _rows(extracts, "area_independence", ["year", "quarter", "project_code"])
+    index_rows = _with_incomplete_quarters(_rows(extracts, "sovereignty_index", ["year", "project_code"]), area_rows)
     uncertainty_rows = _rows(extracts, "sovereignty_index_uncertainty", ["year", "project_code"])
     product_rows = _rows(extracts, "product_independence", ["year", "quarter", "okpd2"])
     charts = (
         _index_chart(index_rows, uncertainty_rows, ref)
-        + _dependency_chart(_rows(extracts, "area_independence", ["year", "quarter", "project_code"]), ref)
+        + _dependency_chart(area_rows, ref)
         + _leadership_chart(_rows(extracts, "area_leadership", ["year", "project_code"]), ref)
         + _progress_chart(_rows(extracts, "project_progress", ["year", "project_code", "indicator_code"]), ref)
         + _regional_chart(extracts, ref)
         + _exposure_chart(_rows(extracts, "partner_exposure", ["period", "level", "code", "partner_type", "partner_code"]), ref)
     )
-    latest_period = max((row["period"] for row in _rows(extracts, "area_independence", ["period"])), default=None)
+    latest_period = max((row["period"] for row in area_rows), default=None)
     signals = _rows(extracts, "risk_signals", ["period", "level", "code", "signal_type", "subject"])
     release, created = _esc(manifest.get("release_id", "")), _esc(manifest.get("created_at", ""))
     return (
