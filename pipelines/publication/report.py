@@ -216,8 +216,8 @@ def _axis(orient: str, scale: Scale, ticks: list[tuple[float, str]], box: Box, t
     else:
         parts.append(_line(box.left, box.top, box.left, box.bottom, "axis"))
         if title:
-            at = f"translate({_n(box.left - 42)},{_n((box.top + box.bottom) / 2)}) rotate(-90)"
-            parts.append(f'<text class="axis-title" text-anchor="middle" transform="{at}">{_esc(title)}</text>')
+            rotation = f"translate({_n(box.left - 42)},{_n((box.top + box.bottom) / 2)}) rotate(-90)"
+            parts.append(f'<text class="axis-title" text-anchor="middle" transform="{rotation}">{_esc(title)}</text>')
     return "".join(parts)
 
 
@@ -380,7 +380,7 @@ def _dependency_panel(area: str, cells: dict, periods: list[tuple[int, int]], bo
     x = Scale(0, max(len(periods) - 1, 1), box.left + 8, box.right - 8)
     y = Scale(0, y_max, box.bottom, box.top)
     y_ticks = [(v / 4, f"{v * 25}%") for v in range(0, int(y_max * 4) + 1, 2)]
-    x_ticks = [(i, f"Q{quarter}") for i, (_, quarter) in enumerate(periods)]
+    x_ticks = [(float(i), f"Q{quarter}") for i, (_, quarter) in enumerate(periods)]
     parts = [_axis("y", y, y_ticks, box, "% of consumption"), _axis("x", x, x_ticks, box)]
     for i, (year, _) in enumerate(periods):
         if i == 0 or periods[i - 1][0] != year:  # the year under its first quarter shown
@@ -548,6 +548,7 @@ def _region_ranking(frame: pl.DataFrame | None) -> tuple[int | None, list[dict]]
     if not reported.height:
         return None, []
     year = reported["year"].max()
+    assert isinstance(year, int)  # the regional reports' year column is an integer
     ranking = (
         reported.filter(pl.col("year") == year)
         .group_by("region_code")
@@ -728,7 +729,8 @@ def _strategic_dependencies(rows: list[dict]) -> tuple[str, str, str]:
     cells = [row for row in known if (row["year"], row["quarter"]) == (year, quarter)]
     flagged = sum(1 for row in cells if row.get("strategic_dependency"))
     hidden = sum(1 for row in cells if _suppressed(row, "strategic_dependency"))
-    note = f"of the {len(cells) - hidden} products with published figures import more than half of what is consumed, mostly from few countries"
+    note = (f"of the {len(cells) - hidden} products with published figures import more than half of what is consumed, "
+            "mostly from few countries")
     note += (f"; for {hidden} more product{'s' if hidden > 1 else ''} the figures are confidential (c), so whether "
              f"{'they are strategic dependencies' if hidden > 1 else 'it is a strategic dependency'} is not published") if hidden else ""
     return f"Strategic dependencies, {year} Q{quarter}", str(flagged), note
