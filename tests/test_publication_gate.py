@@ -190,7 +190,7 @@ INVARIANT_BREAKS = {
         + first_row("marts.product_independence", "localisation is not null"),
     "unique_combination_area_independence_period__project_code":
         "insert into marts.area_independence select * from marts.area_independence order by project_code, period limit 1",
-    "expression_is_true_product_independence_period_cast_year_as_varchar_Q_cast_quarter_as_varchar_":
+    "expression_is_true_product_independence_period_cast_year_as_string_Q_cast_quarter_as_string_":
         "update marts.product_independence set quarter = quarter % 4 + 1 where " + first_row("marts.product_independence", "true"),
 }
 
