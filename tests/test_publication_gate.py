@@ -8,6 +8,7 @@ and leave published/ exactly as it was.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import shutil
@@ -20,6 +21,8 @@ import pytest
 
 from pipelines.command_line.cli import main
 from pipelines.publication.extracts import CATALOGUES, EXTRACTS
+from pipelines.settings import Settings
+from pipelines.transformation.dbt_command import run_dbt
 from tests.conftest import TODAY
 
 
@@ -66,17 +69,14 @@ def corrupt(home: Path, sql: str) -> None:
     assert changed >= 1, sql
 
 
-# One injection per kind of wrong data the issue names, and the expectation that must catch it.
+def first_row(table: str, condition: str) -> str:
+    return f"rowid = (select min(rowid) from {table} where {condition})"
+
+
+# One injection per kind of wrong data the GX suites catch, and the expectation that must catch it
+# (suite, expectation type, a fragment of its kwargs that names it). Each leaves the mart's own
+# invariants intact: those are dbt's, checked when the mart is built (test below).
 CORRUPTIONS = {
-    "out_of_range_share": (
-        """update marts.product_independence set localisation = 1.5
-           where rowid = (select min(rowid) from marts.product_independence where localisation is not null)""",
-        "product_independence", "expect_column_values_to_be_between", "localisation",
-    ),
-    "duplicate_key": (
-        "insert into marts.area_independence select * from marts.area_independence order by project_code, period limit 1",
-        "area_independence", "expect_compound_columns_to_be_unique", "project_code",
-    ),
     "missing_quarter": (
         """delete from marts.product_independence where (okpd2, period) in (
                select okpd2, period from (
@@ -84,7 +84,73 @@ CORRUPTIONS = {
                           count(*) over (partition by okpd2) as quarters
                    from marts.product_independence)
                where position = 2 and quarters >= 3 order by okpd2 limit 1)""",
-        "product_independence", "unexpected_rows_expectation", "spans.first_period and spans.last_period",
+        "product_independence", "unexpected_rows_expectation", "spans.first_period and bounds.last_period",
+    ),
+    "product_missing_from_the_latest_quarter": (
+        """delete from marts.product_independence where okpd2 = (select min(okpd2) from marts.product_independence)
+           and period = (select max(period) from marts.product_independence)""",
+        "product_independence", "unexpected_rows_expectation", "spans.first_period and bounds.last_period",
+    ),
+    "quarter_not_rebuilt_after_a_revision": (
+        "update marts.product_independence set output_value = output_value + 1 where "
+        + first_row("marts.product_independence", "output_value is not null"),
+        "product_independence", "unexpected_rows_expectation", "from staging.stg_producer",
+    ),
+    "area_total_not_the_sum_of_its_products": (
+        "update marts.area_independence set imports = imports + 1 where " + first_row("marts.area_independence", "imports is not null"),
+        "area_independence", "unexpected_rows_expectation", "from marts.product_independence group by project_code, period",
+    ),
+    "year_not_the_sum_of_its_quarters": (
+        "update marts.product_independence_yearly set exports = exports + 1 where "
+        + first_row("marts.product_independence_yearly", "exports is not null"),
+        "product_independence", "unexpected_rows_expectation", "from marts.product_independence_yearly as y",
+    ),
+    "a_quarter_delivered_in_roubles": (
+        "update staging.stg_producer set output_value = output_value * 1000 where period = (select max(period) from staging.stg_producer)",
+        "stg_producer", "unexpected_rows_expectation", "median(ratio)",
+    ),
+    "product_year_without_leadership": (
+        "delete from marts.product_leadership where " + first_row("marts.product_leadership", "true"),
+        "product_leadership", "unexpected_rows_expectation", "full join marts.product_independence_yearly",
+    ),
+    "regions_not_adding_up_to_the_area": (
+        "update marts.regional_development set output_value = output_value + 1 where "
+        + first_row("marts.regional_development", "output_value is not null"),
+        "regional_development", "unexpected_rows_expectation", "from marts.area_independence",
+    ),
+    "target_without_progress": (
+        "delete from marts.project_progress where " + first_row("marts.project_progress", "true"),
+        "project_progress", "unexpected_rows_expectation", "full join staging.stg_targets",
+    ),
+    "partners_not_adding_up_to_the_imports": (
+        "update marts.partner_exposure set partner_imports = partner_imports + 1 where "
+        + first_row("marts.partner_exposure", "partner_type = 'country'"),
+        "partner_exposure", "unexpected_rows_expectation", "having sum(partner_imports) is distinct from",
+    ),
+    "partner_year_not_the_sum_of_its_quarters": (
+        "update marts.partner_exposure_yearly set partner_imports = partner_imports + 1 where "
+        + first_row("marts.partner_exposure_yearly", "true"),
+        "partner_exposure_yearly", "unexpected_rows_expectation", "from marts.partner_exposure group by",
+    ),
+    "stress_scenario_off_the_exposure": (
+        "update marts.supply_stress set partner_imports = partner_imports + 1 where " + first_row("marts.supply_stress", "true"),
+        "supply_stress", "unexpected_rows_expectation", "left join marts.partner_exposure",
+    ),
+    "signal_citing_another_figure": (
+        "update marts.risk_signals set value_after = value_after + 0.5 where "
+        + first_row("marts.risk_signals", "signal_type = 'localisation_fall'"),
+        "risk_signals", "unexpected_rows_expectation", "from marts.area_independence",
+    ),
+    "national_row_off_its_areas": (
+        "update marts.sovereignty_index set apparent_consumption = apparent_consumption + 1 where "
+        + first_row("marts.sovereignty_index", "project_code = 'ALL' and apparent_consumption is not null"),
+        "sovereignty_index", "unexpected_rows_expectation", "from {batch} where project_code <> 'ALL'",
+    ),
+    "index_without_its_uncertainty": (
+        """delete from marts.sovereignty_index_uncertainty where (project_code, year) = (
+               select (project_code, year) from marts.sovereignty_index where sovereignty_index is not null
+               order by year, project_code limit 1)""",
+        "sovereignty_index_uncertainty", "unexpected_rows_expectation", "from marts.sovereignty_index as i",
     ),
 }
 
@@ -114,6 +180,30 @@ def test_a_bad_mart_blocks_publication_and_the_previous_release_survives(home, c
     assert attempt["outcome"] == "blocked" and attempt["release_id"] is None
     failed = {(s["suite"], f["expectation"]) for s in json.loads(attempt["failed_checks"]) for f in s["failed"]}
     assert (suite, expectation) in failed
+
+
+# Wrong data that breaks a mart's own invariants, and the dbt test that catches it when the mart is
+# built: a failing dbt test fails the build, and a failed build is never published (docs/quality.md).
+INVARIANT_BREAKS = {
+    "between_product_independence_localisation__1__0":
+        "update marts.product_independence set localisation = 1.5 where "
+        + first_row("marts.product_independence", "localisation is not null"),
+    "unique_combination_area_independence_period__project_code":
+        "insert into marts.area_independence select * from marts.area_independence order by project_code, period limit 1",
+    "expression_is_true_product_independence_period_cast_year_as_string_Q_cast_quarter_as_string_":
+        "update marts.product_independence set quarter = quarter % 4 + 1 where " + first_row("marts.product_independence", "true"),
+}
+
+
+def test_a_mart_that_breaks_its_invariants_fails_its_dbt_tests(home, tmp_path):
+    for sql in INVARIANT_BREAKS.values():
+        corrupt(home, sql)
+    settings = dataclasses.replace(Settings.from_env(), home=home)
+    result = run_dbt(settings, ["test", "--select", "product_independence area_independence", "--exclude", "test_type:unit",
+                                "--target-path", str(tmp_path / "target")], capture_output=True, text=True)
+    assert result.returncode == 1, result.stdout
+    failed = {line.split("FAIL")[1].split()[1] for line in result.stdout.splitlines() if " FAIL " in line}
+    assert failed == set(INVARIANT_BREAKS), result.stdout
 
 
 def latest_release(home: Path) -> tuple[dict[str, str], dict]:
