@@ -24,11 +24,8 @@ before_stop as (
 ),
 
 imports_squared as (
-    select period, 'product' as level, okpd2 as code, imports_squared_sum
-    from {{ ref('int_product_quarter_flows') }}
-    union all
-    select period, 'area' as level, project_code as code, imports_squared_sum
-    from {{ ref('int_area_quarter_flows') }}
+    select period, level, code, imports_squared_sum
+    from {{ ref('int_independence') }}
 ),
 
 partner_squared as (
