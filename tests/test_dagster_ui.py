@@ -119,7 +119,7 @@ def test_the_asset_graph_loads(dagster_ui, page):
     graph = page.locator("svg").filter(has_text=shown_name("product_independence")).first
     graph.wait_for()
     # the mart with what it is built from and what is built from it
-    for neighbour in ("int_product_quarter_flows", "area_independence"):
+    for neighbour in ("int_independence", "area_independence"):
         page.get_by_text(shown_name(neighbour)).first.wait_for()
 
 

@@ -101,7 +101,7 @@ def ratio(numerator: str | pl.Expr, denominator: str | pl.Expr) -> pl.Expr:
 
 
 def flows(rows: pl.DataFrame, grid: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
-    """Sums over producers, producer_count and top1_share per cell (the producer_totals macro)."""
+    """Sums over producers, producer_count and top1_share per cell (int_cell_producer_totals)."""
     by_inn = rows.group_by(*keys, "inn").agg(pl.col(SUMS).sum())
     totals = by_inn.group_by(keys).agg(
         pl.col(SUMS).sum(), producer_count=(pl.col("output_value") > 0).sum(), top=pl.col("output_value").max()
@@ -111,7 +111,7 @@ def flows(rows: pl.DataFrame, grid: pl.DataFrame, keys: list[str]) -> pl.DataFra
 
 
 def independence(cells: pl.DataFrame) -> pl.DataFrame:
-    """The ratios of metrics.md section 1 (the independence_metrics macro)."""
+    """The ratios of metrics.md section 1 (int_independence)."""
     c = pl.col("output_value") + pl.col("imports") - pl.col("exports")
     import_dependency = pl.when(c > 0).then(pl.col("imports") / c)
     return cells.with_columns(

@@ -3,19 +3,10 @@
 -- its own only member) or a group of the partner_groups seed (partner_type 'group', one row per
 -- member country in force on the quarter's last day that the product was imported from).
 -- Only imports > 0 appear; quarters without a trade file have no rows.
-with trade as (
-    select period, year, quarter, okpd2, project_code, partner_country, imports
-    from {{ ref('int_trade_partner_quarter') }}
+with by_level as (
+    select period, year, quarter, level, code, project_code, partner_country, imports
+    from {{ ref('int_cell_partner_quarters') }}
     where imports > 0 and project_code is not null
-),
-
-by_level as (
-    select period, year, quarter, 'product' as level, okpd2 as code, project_code, partner_country, imports
-    from trade
-    union all
-    select period, year, quarter, 'area' as level, project_code as code, project_code, partner_country, sum(imports) as imports
-    from trade
-    group by period, year, quarter, project_code, partner_country
 ),
 
 members as (

@@ -1,8 +1,8 @@
 """Uncertainty of the sovereignty index over its weights (metrics.md section 5).
 
 Draws weight vectors from a flat Dirichlet with a fixed, recorded seed, recomputes each area's
-index S = 100 x prod n_i^w_i from the clamped pillars for every draw, and summarises the draws
-per area and year: 5th, 50th and 95th percentiles (linear interpolation) and the median rank
+index S = 100 x prod n_i^w_i from its clamped pillars (int_area_sovereignty_index) for every
+draw, and summarises the draws per area and year: 5th, 50th and 95th percentiles (linear interpolation) and the median rank
 (1 = highest index among the year's areas with an index). The ALL row is recomputed per draw
 as the consumption-weighted mean of the areas' indices, like marts.sovereignty_index.
 """
@@ -45,7 +45,7 @@ def model(dbt, session):
     dbt.config(materialized="table")
     seed, size = int(dbt.config.get("weight_seed")), int(dbt.config.get("weight_draws"))
     weights = np.random.default_rng(seed).dirichlet(np.ones(len(PILLARS)), size=size)
-    index = dbt.ref("sovereignty_index").pl().filter(pl.col("project_code") != "ALL")
+    index = dbt.ref("int_area_sovereignty_index").pl()
     assessed = index.filter(pl.col("sovereignty_index").is_not_null()).sort("year", "project_code")
     rows = [row for (year,), areas in assessed.group_by("year", maintain_order=True) for row in summarise_year(year, areas, weights)]
     # Areas whose index is NULL (a missing pillar) keep a row with NULL percentiles.

@@ -1,23 +1,13 @@
 {{ config(**quarterly_incremental_config()) }}
 
--- Import independence per priority area and quarter (metrics.md section 1): the area's products
--- are summed first, then the ratios are taken; strategic_dependencies counts the area's products
--- flagged in product_independence. Yearly rows: area_independence_yearly.
+-- Import independence per priority area and quarter (metrics.md section 1; computed in
+-- int_independence on the sums over the area's products); strategic_dependencies counts the
+-- area's products flagged in product_independence. Yearly rows: area_independence_yearly.
 with periods_to_build as (
     {{ periods_to_build([
-        [ref('int_area_quarter_flows'), 'last_load_id'],
+        [ref('int_independence'), 'last_load_id'],
         [ref('product_independence'), 'last_load_id'],
     ], is_incremental()) }}
-),
-
-flows as (
-    select *
-    from {{ ref('int_area_quarter_flows') }}
-    where period in (select period from periods_to_build)
-),
-
-metrics as (
-    {{ independence_metrics('flows') }}
 ),
 
 flagged_products as (
@@ -31,16 +21,37 @@ flagged_products as (
 )
 
 select
-    cast(metrics.period as {{ dbt.type_string() }}) as period,
-    cast(metrics.year as integer) as year,
-    cast(metrics.quarter as integer) as quarter,
-    cast(metrics.project_code as {{ dbt.type_string() }}) as project_code,
-    {{ independence_columns() }},
+    independence.period,
+    independence.year,
+    independence.quarter,
+    independence.project_code,
+    independence.producer_reports_complete,
+    independence.trade_files_complete,
+    independence.output_value,
+    independence.imports,
+    independence.exports,
+    independence.apparent_consumption,
+    independence.consumption_nonpositive,
+    independence.import_dependency,
+    independence.self_sufficiency,
+    independence.domestic_share,
+    independence.import_hhi,
+    independence.top_partner_share,
+    independence.import_partner_count,
+    independence.components_cost,
+    independence.imported_components_cost,
+    independence.localisation,
+    independence.domestic_technology_share,
+    independence.rnd_expenses,
+    independence.rnd_intensity,
+    independence.producer_count,
+    independence.top1_share,
     cast(coalesce(flagged_products.strategic_dependencies, 0) as integer) as strategic_dependencies,
-    cast(periods_to_build.last_load_id as bigint) as last_load_id
-from metrics
+    periods_to_build.last_load_id
+from {{ ref('int_independence') }} as independence
 inner join periods_to_build
-    on periods_to_build.period = metrics.period
+    on periods_to_build.period = independence.period
 left join flagged_products
-    on flagged_products.project_code = metrics.project_code
-    and flagged_products.period = metrics.period
+    on flagged_products.project_code = independence.project_code
+    and flagged_products.period = independence.period
+where independence.level = 'area'

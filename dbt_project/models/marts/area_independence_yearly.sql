@@ -1,15 +1,7 @@
--- Import independence per priority area and year (metrics.md section 1): yearly sums over the
--- area's products, then ratios; strategic_dependencies counts the area's products flagged in
--- product_independence_yearly.
-with flows as (
-    select * from {{ ref('int_area_year_flows') }}
-),
-
-metrics as (
-    {{ independence_metrics('flows') }}
-),
-
-flagged_products as (
+-- Import independence per priority area and year (metrics.md section 1; computed in
+-- int_independence_yearly on the yearly sums over the area's products); strategic_dependencies
+-- counts the area's products flagged in product_independence_yearly.
+with flagged_products as (
     select
         project_code,
         year,
@@ -19,12 +11,33 @@ flagged_products as (
 )
 
 select
-    cast(metrics.year as integer) as year,
-    cast(metrics.quarters_reported as integer) as quarters_reported,
-    cast(metrics.project_code as {{ dbt.type_string() }}) as project_code,
-    {{ independence_columns() }},
+    independence.year,
+    independence.quarters_reported,
+    independence.project_code,
+    independence.producer_reports_complete,
+    independence.trade_files_complete,
+    independence.output_value,
+    independence.imports,
+    independence.exports,
+    independence.apparent_consumption,
+    independence.consumption_nonpositive,
+    independence.import_dependency,
+    independence.self_sufficiency,
+    independence.domestic_share,
+    independence.import_hhi,
+    independence.top_partner_share,
+    independence.import_partner_count,
+    independence.components_cost,
+    independence.imported_components_cost,
+    independence.localisation,
+    independence.domestic_technology_share,
+    independence.rnd_expenses,
+    independence.rnd_intensity,
+    independence.producer_count,
+    independence.top1_share,
     cast(coalesce(flagged_products.strategic_dependencies, 0) as integer) as strategic_dependencies
-from metrics
+from {{ ref('int_independence_yearly') }} as independence
 left join flagged_products
-    on flagged_products.project_code = metrics.project_code
-    and flagged_products.year = metrics.year
+    on flagged_products.project_code = independence.project_code
+    and flagged_products.year = independence.year
+where independence.level = 'area'

@@ -12,21 +12,21 @@ rule_results as (
 )
 
 select
-    cast(loads.load_id as bigint) as load_id,
-    cast(loads.kind as {{ dbt.type_string() }}) as kind,
-    cast(loads.file_name as {{ dbt.type_string() }}) as file_name,
-    cast(loads.load_status as {{ dbt.type_string() }}) as load_status,
-    cast(loads.load_error as {{ dbt.type_string() }}) as load_error,
-    cast(loads.rows_read as bigint) as rows_read,
-    cast(loads.rows_loaded as bigint) as rows_loaded,
-    cast(loads.rows_quarantined as bigint) as rows_quarantined,
-    cast(loads.rows_skipped as bigint) as rows_skipped,
-    cast(loads.started_at as timestamp) as started_at,
-    cast(rule_results.rule as {{ dbt.type_string() }}) as rule,
-    cast(rule_results.severity as {{ dbt.type_string() }}) as severity,
-    cast(rule_results.rows_checked as bigint) as rows_checked,
-    cast(rule_results.rows_failing as bigint) as rows_failing,
-    cast({{ ratio('rule_results.rows_failing', 'rule_results.rows_checked') }} as double) as failing_share,
+    loads.load_id,
+    loads.kind,
+    loads.file_name,
+    loads.load_status,
+    loads.load_error,
+    loads.rows_read,
+    loads.rows_loaded,
+    loads.rows_quarantined,
+    loads.rows_skipped,
+    loads.started_at,
+    rule_results.rule,
+    rule_results.severity,
+    rule_results.rows_checked,
+    rule_results.rows_failing,
+    {{ ratio('rule_results.rows_failing', 'rule_results.rows_checked') }} as failing_share,
     cast(null as {{ dbt.type_string() }}) as detail
 from loads
 left join rule_results
@@ -36,7 +36,7 @@ union all
 
 select
     cast(null as bigint) as load_id,
-    cast(kind as {{ dbt.type_string() }}) as kind,
+    kind,
     cast(null as {{ dbt.type_string() }}) as file_name,
     cast(null as {{ dbt.type_string() }}) as load_status,
     cast(null as {{ dbt.type_string() }}) as load_error,
@@ -45,10 +45,10 @@ select
     cast(null as bigint) as rows_quarantined,
     cast(null as bigint) as rows_skipped,
     cast(null as timestamp) as started_at,
-    cast(rule as {{ dbt.type_string() }}) as rule,
-    cast('warning' as {{ dbt.type_string() }}) as severity,
+    rule,
+    'warning' as severity,
     cast(null as bigint) as rows_checked,
     cast(null as bigint) as rows_failing,
     cast(null as double) as failing_share,
-    cast(detail as {{ dbt.type_string() }}) as detail
+    detail
 from {{ ref('int_completeness_warnings') }}

@@ -53,30 +53,26 @@ partner_imports as (
 )
 
 select
-    cast(totals.period as {{ dbt.type_string() }}) as period,
-    cast(totals.year as integer) as year,
-    cast(totals.quarter as integer) as quarter,
-    cast(totals.level as {{ dbt.type_string() }}) as level,
-    cast(totals.code as {{ dbt.type_string() }}) as code,
-    cast(totals.project_code as {{ dbt.type_string() }}) as project_code,
-    cast(partner_rows.partner_type as {{ dbt.type_string() }}) as partner_type,
-    cast(partner_rows.partner_code as {{ dbt.type_string() }}) as partner_code,
+    totals.period,
+    totals.year,
+    totals.quarter,
+    totals.level,
+    totals.code,
+    totals.project_code,
+    partner_rows.partner_type,
+    partner_rows.partner_code,
     cast(coalesce(partner_imports.partner_imports, 0) as decimal(18, 3)) as partner_imports,
     cast(coalesce(partner_imports.partner_countries, 0) as integer) as partner_countries,
-    cast(totals.imports as decimal(18, 3)) as imports,
-    cast(totals.apparent_consumption as decimal(18, 3)) as apparent_consumption,
-    cast(
-        case when totals.apparent_consumption > 0
-            then {{ ratio('coalesce(partner_imports.partner_imports, 0)', 'totals.apparent_consumption') }} end
-        as double
-    ) as consumption_share,
-    cast({{ ratio('coalesce(partner_imports.partner_imports, 0)', 'totals.imports') }} as double) as import_share,
-    cast(
-        case when partner_rows.partner_type = 'group' then
-            {{ ratio('partner_imports.partner_imports_squared_sum',
-                     'cast(partner_imports.partner_imports as decimal(38, 3)) * cast(partner_imports.partner_imports as decimal(38, 3))') }}
-        end as double
-    ) as within_group_hhi
+    totals.imports,
+    totals.apparent_consumption,
+    case when totals.apparent_consumption > 0
+        then {{ ratio('coalesce(partner_imports.partner_imports, 0)', 'totals.apparent_consumption') }}
+    end as consumption_share,
+    {{ ratio('coalesce(partner_imports.partner_imports, 0)', 'totals.imports') }} as import_share,
+    case when partner_rows.partner_type = 'group' then
+        {{ ratio('partner_imports.partner_imports_squared_sum',
+                 'cast(partner_imports.partner_imports as decimal(38, 3)) * cast(partner_imports.partner_imports as decimal(38, 3))') }}
+    end as within_group_hhi
 from totals
 inner join partner_rows
     on partner_rows.period = totals.period

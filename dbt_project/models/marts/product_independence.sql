@@ -1,30 +1,41 @@
 {{ config(**quarterly_incremental_config()) }}
 
--- Import independence per product and quarter (metrics.md section 1). Yearly rows:
--- product_independence_yearly.
+-- Import independence per product and quarter (metrics.md section 1; computed in
+-- int_independence), with the strategic-dependency flag. Yearly rows: product_independence_yearly.
 with periods_to_build as (
-    {{ periods_to_build([[ref('int_product_quarter_flows'), 'last_load_id']], is_incremental()) }}
-),
-
-flows as (
-    select *
-    from {{ ref('int_product_quarter_flows') }}
-    where period in (select period from periods_to_build)
-),
-
-metrics as (
-    {{ independence_metrics('flows') }}
+    {{ periods_to_build([[ref('int_independence'), 'last_load_id']], is_incremental()) }}
 )
 
 select
-    cast(metrics.period as {{ dbt.type_string() }}) as period,
-    cast(metrics.year as integer) as year,
-    cast(metrics.quarter as integer) as quarter,
-    cast(metrics.okpd2 as {{ dbt.type_string() }}) as okpd2,
-    cast(metrics.project_code as {{ dbt.type_string() }}) as project_code,
-    {{ independence_columns() }},
-    cast({{ strategic_dependency('import_dependency', 'import_hhi') }} as boolean) as strategic_dependency,
-    cast(periods_to_build.last_load_id as bigint) as last_load_id
-from metrics
+    independence.period,
+    independence.year,
+    independence.quarter,
+    independence.code as okpd2,
+    independence.project_code,
+    independence.producer_reports_complete,
+    independence.trade_files_complete,
+    independence.output_value,
+    independence.imports,
+    independence.exports,
+    independence.apparent_consumption,
+    independence.consumption_nonpositive,
+    independence.import_dependency,
+    independence.self_sufficiency,
+    independence.domestic_share,
+    independence.import_hhi,
+    independence.top_partner_share,
+    independence.import_partner_count,
+    independence.components_cost,
+    independence.imported_components_cost,
+    independence.localisation,
+    independence.domestic_technology_share,
+    independence.rnd_expenses,
+    independence.rnd_intensity,
+    independence.producer_count,
+    independence.top1_share,
+    {{ strategic_dependency('independence.import_dependency', 'independence.import_hhi') }} as strategic_dependency,
+    periods_to_build.last_load_id
+from {{ ref('int_independence') }} as independence
 inner join periods_to_build
-    on periods_to_build.period = metrics.period
+    on periods_to_build.period = independence.period
+where independence.level = 'product'

@@ -1,54 +1,16 @@
 -- Technical leadership per product and year against the best foreign analogue (metrics.md
--- section 2). technical_level is the best domestic producer's K (max K_i); the band compares it
--- with the edges 1.0 and 0.8. One row per product and year of product_independence_yearly, so
--- every product has a band (not_assessed when no K) and its yearly output for area weighting.
-with products as (
-    select year, quarters_reported, okpd2, project_code, output_value
-    from {{ ref('product_independence_yearly') }}
-),
-
-benchmark_sets as (
-    select okpd2, year, count(*) as benchmark_parameters
-    from {{ ref('int_benchmarks_in_force') }}
-    group by okpd2, year
-),
-
-levels as (
-    select
-        okpd2,
-        year,
-        count(*) as producers_reporting,
-        count(technical_level) as producers_assessed,
-        max(technical_level) as technical_level,
-        {{ median('technical_level') }} as technical_level_median
-    from {{ ref('int_producer_technical_levels') }}
-    group by okpd2, year
-)
-
+-- section 2), computed in int_product_leadership.
 select
-    cast(products.year as integer) as year,
-    cast(products.quarters_reported as integer) as quarters_reported,
-    cast(products.okpd2 as {{ dbt.type_string() }}) as okpd2,
-    cast(products.project_code as {{ dbt.type_string() }}) as project_code,
-    cast(products.output_value as decimal(18, 3)) as output_value,
-    cast(coalesce(benchmark_sets.benchmark_parameters, 0) as integer) as benchmark_parameters,
-    cast(coalesce(levels.producers_reporting, 0) as integer) as producers_reporting,
-    cast(coalesce(levels.producers_assessed, 0) as integer) as producers_assessed,
-    cast(coalesce(levels.producers_reporting, 0) - coalesce(levels.producers_assessed, 0) as integer) as producers_incomplete,
-    cast(levels.technical_level as double) as technical_level,
-    cast(levels.technical_level_median as double) as technical_level_median,
-    cast(
-        case
-            when levels.technical_level is null then 'not_assessed'
-            when {{ reaches('levels.technical_level', 1.0) }} then 'leader'
-            when {{ reaches('levels.technical_level', 0.8) }} then 'comparable'
-            else 'lagging'
-        end as {{ dbt.type_string() }}
-    ) as band
-from products
-left join benchmark_sets
-    on benchmark_sets.okpd2 = products.okpd2
-    and benchmark_sets.year = products.year
-left join levels
-    on levels.okpd2 = products.okpd2
-    and levels.year = products.year
+    year,
+    quarters_reported,
+    okpd2,
+    project_code,
+    output_value,
+    benchmark_parameters,
+    producers_reporting,
+    producers_assessed,
+    producers_incomplete,
+    technical_level,
+    technical_level_median,
+    band
+from {{ ref('int_product_leadership') }}

@@ -65,22 +65,20 @@ compared as (
 )
 
 select
-    cast(project_code as {{ dbt.type_string() }}) as project_code,
-    cast(indicator_code as {{ dbt.type_string() }}) as indicator_code,
-    cast(year as integer) as year,
-    cast(indicator_kind as {{ dbt.type_string() }}) as indicator_kind,
-    cast(quarters_reported as integer) as quarters_reported,
-    cast(target_value as decimal(18, 3)) as target_value,
-    cast(compared_target as double) as compared_target,
-    cast(actual_value as double) as actual_value,
-    cast({{ ratio('actual_value', 'target_value') }} as double) as achievement,
-    cast(
-        case
-            when actual_value is null then 'no_data'
-            when quarters_reported = 4 and {{ reaches('actual_value', 'target_value') }} then 'achieved'
-            when {{ reaches('actual_value', 'compared_target') }} then 'on_track'
-            when {{ reaches('actual_value', '0.9 * compared_target') }} then 'at_risk'
-            else 'off_track'
-        end as {{ dbt.type_string() }}
-    ) as status
+    project_code,
+    indicator_code,
+    year,
+    indicator_kind,
+    quarters_reported,
+    target_value,
+    compared_target,
+    actual_value,
+    {{ ratio('actual_value', 'target_value') }} as achievement,
+    case
+        when actual_value is null then 'no_data'
+        when quarters_reported = 4 and {{ reaches('actual_value', 'target_value') }} then 'achieved'
+        when {{ reaches('actual_value', 'compared_target') }} then 'on_track'
+        when {{ reaches('actual_value', '0.9 * compared_target') }} then 'at_risk'
+        else 'off_track'
+    end as status
 from compared

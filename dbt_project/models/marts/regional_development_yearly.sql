@@ -23,27 +23,26 @@ yearly as (
     group by region_code, project_code, year
 ),
 
-producer_rows as (
-    select * from {{ ref('int_producer_quarter_outputs') }}
-),
-
-{{ producer_totals('producer_rows', ['region_code', 'project_code', 'year']) }}
+producers as (
+    select code as region_code, project_code, year, producer_count
+    from {{ ref('int_cell_producer_totals_yearly') }}
+    where level = 'region'
+)
 
 select
-    cast(yearly.year as integer) as year,
+    yearly.year,
     cast(yearly.quarters_reported as integer) as quarters_reported,
-    cast(yearly.region_code as {{ dbt.type_string() }}) as region_code,
-    cast(yearly.project_code as {{ dbt.type_string() }}) as project_code,
+    yearly.region_code,
+    yearly.project_code,
     cast(yearly.quarters_with_regional_report as integer) as quarters_with_regional_report,
     cast(yearly.facilities_launched as bigint) as facilities_launched,
     cast(yearly.investment as decimal(18, 3)) as investment,
     cast(yearly.jobs_created as bigint) as jobs_created,
     cast(yearly.specialists_trained as bigint) as specialists_trained,
     cast(yearly.output_value as decimal(18, 3)) as output_value,
-    cast(case when yearly.output_value is not null then coalesce(producer_totals.producer_count, 0) end as integer)
-        as producer_count
+    case when yearly.output_value is not null then coalesce(producers.producer_count, 0) end as producer_count
 from yearly
-left join producer_totals
-    on producer_totals.region_code = yearly.region_code
-    and producer_totals.project_code = yearly.project_code
-    and producer_totals.year = yearly.year
+left join producers
+    on producers.region_code = yearly.region_code
+    and producers.project_code = yearly.project_code
+    and producers.year = yearly.year

@@ -299,16 +299,16 @@ signals as (
 )
 
 select
-    cast(period as {{ dbt.type_string() }}) as period,
-    cast(period_before as {{ dbt.type_string() }}) as period_before,
-    cast(level as {{ dbt.type_string() }}) as level,
-    cast(code as {{ dbt.type_string() }}) as code,
-    cast(project_code as {{ dbt.type_string() }}) as project_code,
-    cast(subject as {{ dbt.type_string() }}) as subject,
-    cast(signal_type as {{ dbt.type_string() }}) as signal_type,
-    cast(severity as {{ dbt.type_string() }}) as severity,
-    cast(value_before as double) as value_before,
-    cast(value_after as double) as value_after,
-    cast(threshold as double) as threshold,
-    cast(message as {{ dbt.type_string() }}) as message
+    period,
+    period_before,
+    level,
+    code,
+    project_code,
+    subject,
+    signal_type,
+    severity,
+    value_before,
+    value_after,
+    threshold,
+    message
 from signals

@@ -24,11 +24,8 @@ before_stop as (
 ),
 
 imports_squared as (
-    select period, 'product' as level, okpd2 as code, imports_squared_sum
-    from {{ ref('int_product_quarter_flows') }}
-    union all
-    select period, 'area' as level, project_code as code, imports_squared_sum
-    from {{ ref('int_area_quarter_flows') }}
+    select period, level, code, imports_squared_sum
+    from {{ ref('int_independence') }}
 ),
 
 partner_squared as (
@@ -96,31 +93,28 @@ area_effects as (
 )
 
 select
-    cast(products_after.period as {{ dbt.type_string() }}) as period,
-    cast(products_after.year as integer) as year,
-    cast(products_after.quarter as integer) as quarter,
-    cast(products_after.level as {{ dbt.type_string() }}) as level,
-    cast(products_after.code as {{ dbt.type_string() }}) as code,
-    cast(products_after.project_code as {{ dbt.type_string() }}) as project_code,
-    cast(products_after.partner_type as {{ dbt.type_string() }}) as partner_type,
-    cast(products_after.partner_code as {{ dbt.type_string() }}) as partner_code,
-    cast(products_after.partner_imports as decimal(18, 3)) as partner_imports,
-    cast(products_after.consumption_share as double) as unmet_share,
-    cast(products_after.import_dependency_after as double) as import_dependency_after,
-    cast(products_after.import_hhi_after as double) as import_hhi_after,
-    cast(case when products_after.level = 'product' then products_after.strategic_dependency_before end as boolean) as strategic_dependency_before,
-    cast(case when products_after.level = 'product' then products_after.strategic_dependency_after end as boolean) as strategic_dependency_after,
-    cast(
-        case when products_after.level = 'product'
-            then products_after.strategic_dependency_after and not products_after.strategic_dependency_before end
-        as boolean
-    ) as becomes_strategic_dependency,
-    cast(case when products_after.level = 'area' then coalesce(area_effects.products_becoming_strategic, 0) end as integer) as products_becoming_strategic,
-    cast(
-        case when products_after.level = 'area' and area_products.products_with_output = area_products.products then
-            {{ ratio('coalesce(area_effects.affected_output_value, 0)', 'area_products.output_value') }}
-        end as double
-    ) as output_share_affected
+    products_after.period,
+    products_after.year,
+    products_after.quarter,
+    products_after.level,
+    products_after.code,
+    products_after.project_code,
+    products_after.partner_type,
+    products_after.partner_code,
+    products_after.partner_imports,
+    products_after.consumption_share as unmet_share,
+    products_after.import_dependency_after,
+    products_after.import_hhi_after,
+    case when products_after.level = 'product' then products_after.strategic_dependency_before end as strategic_dependency_before,
+    case when products_after.level = 'product' then products_after.strategic_dependency_after end as strategic_dependency_after,
+    case when products_after.level = 'product'
+        then products_after.strategic_dependency_after and not products_after.strategic_dependency_before
+    end as becomes_strategic_dependency,
+    cast(case when products_after.level = 'area' then coalesce(area_effects.products_becoming_strategic, 0) end as integer)
+        as products_becoming_strategic,
+    case when products_after.level = 'area' and area_products.products_with_output = area_products.products then
+        {{ ratio('coalesce(area_effects.affected_output_value, 0)', 'area_products.output_value') }}
+    end as output_share_affected
 from products_after
 left join area_effects
     on products_after.level = 'area'

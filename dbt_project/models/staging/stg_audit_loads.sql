@@ -13,6 +13,6 @@ select
     cast(rows_quarantined as bigint) as rows_quarantined,
     cast(rows_skipped as bigint) as rows_skipped,
     cast(error as {{ dbt.type_string() }}) as load_error,
-    started_at,
-    finished_at
+    cast(started_at as timestamp) as started_at,
+    cast(finished_at as timestamp) as finished_at
 from {{ source('audit', 'loads') }}
