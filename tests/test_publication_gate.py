@@ -185,12 +185,12 @@ def test_a_bad_mart_blocks_publication_and_the_previous_release_survives(home, c
 # Wrong data that breaks a mart's own invariants, and the dbt test that catches it when the mart is
 # built: a failing dbt test fails the build, and a failed build is never published (docs/quality.md).
 INVARIANT_BREAKS = {
-    "between_product_independence_localisation__1__0":
+    "product_independence_localisation_between_0_and_1":
         "update marts.product_independence set localisation = 1.5 where "
         + first_row("marts.product_independence", "localisation is not null"),
-    "unique_combination_area_independence_period__project_code":
+    "area_independence_one_row_per_period_project_code":
         "insert into marts.area_independence select * from marts.area_independence order by project_code, period limit 1",
-    "expression_is_true_product_independence_period_cast_year_as_string_Q_cast_quarter_as_string_":
+    "product_independence_period_matches_year_and_quarter":
         "update marts.product_independence set quarter = quarter % 4 + 1 where " + first_row("marts.product_independence", "true"),
 }
 
