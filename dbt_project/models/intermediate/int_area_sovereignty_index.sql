@@ -23,8 +23,9 @@ with pillars as (
         leadership.leadership_share as leadership
     from {{ ref('int_independence_yearly') }} as independence
     left join {{ ref('int_area_leadership') }} as leadership
-        on leadership.project_code = independence.project_code
-        and leadership.year = independence.year
+        on
+            independence.project_code = leadership.project_code
+            and independence.year = leadership.year
     where independence.level = 'area'
 ),
 
@@ -32,12 +33,12 @@ clamped as (
     select
         pillars.*,
         {%- for pillar in weights %}
-        {{ clamp(pillar, 0.01, 1) }} as {{ pillar }}_clamped,
+            {{ clamp(pillar, 0.01, 1) }} as {{ pillar }}_clamped,
         {%- endfor %}
         nullif({{ join_present_strings(missing_markers, ',') }}, '') as missing_pillars,
         (
             {%- for pillar in weights %}
-            case when {{ pillar }} is null then 1 else 0 end{% if not loop.last %} +{% endif %}
+                case when pillars.{{ pillar }} is null then 1 else 0 end{% if not loop.last %} +{% endif %}
             {%- endfor %}
         ) as missing_pillar_count
     from pillars
@@ -46,9 +47,9 @@ clamped as (
 select
     clamped.*,
     case
-        when missing_pillar_count = 0 then 100 * exp(
+        when clamped.missing_pillar_count = 0 then 100 * exp(
             {%- for pillar in weights %}
-            {{ weights[pillar] }} * ln({{ pillar }}_clamped){% if not loop.last %} +{% endif %}
+                {{ weights[pillar] }} * ln(clamped.{{ pillar }}_clamped){% if not loop.last %} +{% endif %}
             {%- endfor %}
         )
     end as sovereignty_index

@@ -16,12 +16,12 @@ levels as (
 
 cell_rows as (
     select
+        trade.*,
         levels.level,
-        case levels.level when 'product' then trade.okpd2 else trade.project_code end as code,
-        trade.*
+        case levels.level when 'product' then trade.okpd2 else trade.project_code end as code
     from {{ ref('int_trade_partner_quarter') }} as trade
     cross join levels
-    where trade.period in (select period from periods_to_build)
+    where trade.period in (select periods_to_build.period from periods_to_build)
 )
 
 select
@@ -37,7 +37,7 @@ select
     periods_to_build.last_load_id
 from cell_rows
 inner join periods_to_build
-    on periods_to_build.period = cell_rows.period
+    on cell_rows.period = periods_to_build.period
 group by
     cell_rows.level,
     cell_rows.code,

@@ -19,16 +19,16 @@ levels as (
 
 cell_rows as (
     select
+        outputs.*,
         levels.level,
         case levels.level
             when 'product' then outputs.okpd2
             when 'area' then outputs.project_code
             else outputs.region_code
-        end as code,
-        outputs.*
+        end as code
     from {{ ref('int_producer_quarter_outputs') }} as outputs
     cross join levels
-    where outputs.period in (select period from periods_to_build)
+    where outputs.period in (select periods_to_build.period from periods_to_build)
 )
 
 select
@@ -47,7 +47,7 @@ select
     periods_to_build.last_load_id
 from cell_rows
 inner join periods_to_build
-    on periods_to_build.period = cell_rows.period
+    on cell_rows.period = periods_to_build.period
 group by
     cell_rows.level,
     cell_rows.code,

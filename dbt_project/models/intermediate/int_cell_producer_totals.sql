@@ -9,7 +9,7 @@ with periods_to_build as (
 enterprises as (
     select *
     from {{ ref('int_cell_producer_quarters') }}
-    where period in (select period from periods_to_build)
+    where period in (select periods_to_build.period from periods_to_build)
 )
 
 select
@@ -30,7 +30,7 @@ select
     periods_to_build.last_load_id
 from enterprises
 inner join periods_to_build
-    on periods_to_build.period = enterprises.period
+    on enterprises.period = periods_to_build.period
 group by
     enterprises.level,
     enterprises.code,

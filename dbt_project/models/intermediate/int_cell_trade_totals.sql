@@ -9,7 +9,7 @@ with periods_to_build as (
 partners as (
     select *
     from {{ ref('int_cell_partner_quarters') }}
-    where period in (select period from periods_to_build)
+    where period in (select periods_to_build.period from periods_to_build)
 )
 
 select
@@ -24,13 +24,13 @@ select
     -- sum over partners of M_j^2, exact in decimal so that the HHI does not depend on the order
     -- rows are summed in (published bytes must be reproducible); 38 digits because money squared
     -- overflows DECIMAL(18)
-    sum(cast(partners.imports as decimal(38, 3)) * cast(partners.imports as decimal(38, 3))) as imports_squared_sum,
-    max(partners.imports) as top_partner_imports,
     cast(count(case when partners.imports > 0 then partners.partner_country end) as integer) as import_partner_count,
-    periods_to_build.last_load_id
+    periods_to_build.last_load_id,
+    sum(cast(partners.imports as decimal(38, 3)) * cast(partners.imports as decimal(38, 3))) as imports_squared_sum,
+    max(partners.imports) as top_partner_imports
 from partners
 inner join periods_to_build
-    on periods_to_build.period = partners.period
+    on partners.period = periods_to_build.period
 group by
     partners.level,
     partners.code,

@@ -21,9 +21,9 @@ select
     cast(sum(partners.imports) as decimal(18, 3)) as imports,
     cast(sum(partners.exports) as decimal(18, 3)) as exports,
     -- exact decimal squares, as in int_cell_trade_totals
-    sum(cast(partners.imports as decimal(38, 3)) * cast(partners.imports as decimal(38, 3))) as imports_squared_sum,
     cast(max(partners.imports) as decimal(18, 3)) as top_partner_imports,
-    cast(count(case when partners.imports > 0 then partners.partner_country end) as integer) as import_partner_count
+    cast(count(case when partners.imports > 0 then partners.partner_country end) as integer) as import_partner_count,
+    sum(cast(partners.imports as decimal(38, 3)) * cast(partners.imports as decimal(38, 3))) as imports_squared_sum
 from partners
 group by
     partners.level,

@@ -2,12 +2,14 @@
 -- release (outputs.md: block on wrong data, not on incomplete data); marts.data_quality and the
 -- release manifest list them.
 with loaded_kinds as (
-    select distinct kind from {{ ref('stg_audit_loads') }} where load_status = 'loaded'
+    select distinct kind from {{ ref('stg_audit_loads') }}
+    where load_status = 'loaded'
 ),
 
 report_kinds as (
     {%- for kind in ['producer', 'trade', 'regional', 'characteristics', 'benchmarks', 'targets'] %}
-    select '{{ kind }}' as kind{% if not loop.last %} union all{% endif %}
+        select '{{ kind }}' as kind{% if not loop.last %}
+            union all{% endif %}
     {%- endfor %}
 ),
 
@@ -16,7 +18,10 @@ quarters as (
 ),
 
 regional_reports as (
-    select distinct period, region_code from {{ ref('stg_regional') }}
+    select distinct
+        period,
+        region_code
+    from {{ ref('stg_regional') }}
 ),
 
 latest_regional_quarter as (
@@ -26,18 +31,22 @@ latest_regional_quarter as (
 previous_regional_quarter as (
     select max(period) as period
     from regional_reports
-    where period < (select period from latest_regional_quarter)
+    where period < (select latest_regional_quarter.period from latest_regional_quarter)
 ),
 
 late_regions as (
     -- Regions that reported the quarter before the latest one but not the latest one.
-    select before.region_code, (select period from latest_regional_quarter) as period
-    from regional_reports as before
-    where before.period = (select period from previous_regional_quarter)
+    select
+        previous.region_code,
+        (select latest_regional_quarter.period from latest_regional_quarter) as period
+    from regional_reports as previous
+    where
+        previous.period = (select previous_regional_quarter.period from previous_regional_quarter)
         and not exists (
             select 1 from regional_reports as latest
-            where latest.region_code = before.region_code
-                and latest.period = (select period from latest_regional_quarter)
+            where
+                latest.region_code = previous.region_code
+                and latest.period = (select latest_regional_quarter.period from latest_regional_quarter)
         )
 )
 
@@ -48,7 +57,7 @@ select
     cast(null as {{ dbt.type_string() }}) as region_code,
     'no ' || report_kinds.kind || ' report has arrived yet' as detail
 from report_kinds
-where report_kinds.kind not in (select kind from loaded_kinds)
+where report_kinds.kind not in (select loaded_kinds.kind from loaded_kinds)
 
 union all
 

@@ -26,7 +26,8 @@ grid as (
         quarters.has_trade_file as trade_files_complete
     from {{ ref('int_products_and_areas') }} as subjects
     cross join {{ ref('int_reported_quarters') }} as quarters
-    where quarters.period in (select period from periods_to_build)
+    where
+        quarters.period in (select periods_to_build.period from periods_to_build)
         and {{ area_is_available('quarters.year', 'subjects.available_from_year') }}
 ),
 
@@ -40,6 +41,7 @@ flows as (
         grid.quarter,
         grid.producer_reports_complete,
         grid.trade_files_complete,
+        periods_to_build.last_load_id,
         case when grid.producer_reports_complete then coalesce(producers.output_value, 0) end as output_value,
         case when grid.producer_reports_complete then coalesce(producers.components_cost, 0) end as components_cost,
         case when grid.producer_reports_complete then coalesce(producers.imported_components_cost, 0) end as imported_components_cost,
@@ -52,19 +54,20 @@ flows as (
         case when grid.trade_files_complete then coalesce(trade.exports, 0) end as exports,
         case when grid.trade_files_complete then coalesce(trade.imports_squared_sum, 0) end as imports_squared_sum,
         case when grid.trade_files_complete then coalesce(trade.top_partner_imports, 0) end as top_partner_imports,
-        case when grid.trade_files_complete then coalesce(trade.import_partner_count, 0) end as import_partner_count,
-        periods_to_build.last_load_id
+        case when grid.trade_files_complete then coalesce(trade.import_partner_count, 0) end as import_partner_count
     from grid
     inner join periods_to_build
-        on periods_to_build.period = grid.period
+        on grid.period = periods_to_build.period
     left join {{ ref('int_cell_producer_totals') }} as producers
-        on producers.level = grid.level
-        and producers.code = grid.code
-        and producers.period = grid.period
+        on
+            grid.level = producers.level
+            and grid.code = producers.code
+            and grid.period = producers.period
     left join {{ ref('int_cell_trade_totals') }} as trade
-        on trade.level = grid.level
-        and trade.code = grid.code
-        and trade.period = grid.period
+        on
+            grid.level = trade.level
+            and grid.code = trade.code
+            and grid.period = trade.period
 ),
 
 with_consumption as (
@@ -77,10 +80,10 @@ with_consumption as (
 select
     with_consumption.*,
     -- C <= 0: import dependency and self-sufficiency are not defined (flagged below)
-    case when apparent_consumption > 0 then {{ ratio('imports', 'apparent_consumption') }} end as import_dependency,
-    case when apparent_consumption > 0 then {{ ratio('output_value', 'apparent_consumption') }} end as self_sufficiency,
-    case when apparent_consumption > 0 then 1 - {{ ratio('imports', 'apparent_consumption') }} end as domestic_share,
-    apparent_consumption <= 0 as consumption_nonpositive,
+    case when with_consumption.apparent_consumption > 0 then {{ ratio('imports', 'apparent_consumption') }} end as import_dependency,
+    case when with_consumption.apparent_consumption > 0 then {{ ratio('output_value', 'apparent_consumption') }} end as self_sufficiency,
+    case when with_consumption.apparent_consumption > 0 then 1 - {{ ratio('imports', 'apparent_consumption') }} end as domestic_share,
+    with_consumption.apparent_consumption <= 0 as consumption_nonpositive,
     -- M^2 in exact decimal like the numerator, so that a single partner gives exactly 1
     {{ ratio('imports_squared_sum', 'cast(imports as decimal(38, 3)) * cast(imports as decimal(38, 3))') }} as import_hhi,
     {{ ratio('top_partner_imports', 'imports') }} as top_partner_share,

@@ -42,13 +42,15 @@ flows as (
         case when grid.trade_files_complete then coalesce(trade.import_partner_count, 0) end as import_partner_count
     from grid
     left join {{ ref('int_cell_producer_totals_yearly') }} as producers
-        on producers.level = grid.level
-        and producers.code = grid.code
-        and producers.year = grid.year
+        on
+            grid.level = producers.level
+            and grid.code = producers.code
+            and grid.year = producers.year
     left join {{ ref('int_cell_trade_totals_yearly') }} as trade
-        on trade.level = grid.level
-        and trade.code = grid.code
-        and trade.year = grid.year
+        on
+            grid.level = trade.level
+            and grid.code = trade.code
+            and grid.year = trade.year
 ),
 
 with_consumption as (
@@ -61,10 +63,10 @@ with_consumption as (
 select
     with_consumption.*,
     -- C <= 0: import dependency and self-sufficiency are not defined (flagged below)
-    case when apparent_consumption > 0 then {{ ratio('imports', 'apparent_consumption') }} end as import_dependency,
-    case when apparent_consumption > 0 then {{ ratio('output_value', 'apparent_consumption') }} end as self_sufficiency,
-    case when apparent_consumption > 0 then 1 - {{ ratio('imports', 'apparent_consumption') }} end as domestic_share,
-    apparent_consumption <= 0 as consumption_nonpositive,
+    case when with_consumption.apparent_consumption > 0 then {{ ratio('imports', 'apparent_consumption') }} end as import_dependency,
+    case when with_consumption.apparent_consumption > 0 then {{ ratio('output_value', 'apparent_consumption') }} end as self_sufficiency,
+    case when with_consumption.apparent_consumption > 0 then 1 - {{ ratio('imports', 'apparent_consumption') }} end as domestic_share,
+    with_consumption.apparent_consumption <= 0 as consumption_nonpositive,
     -- M^2 in exact decimal like the numerator, so that a single partner gives exactly 1
     {{ ratio('imports_squared_sum', 'cast(imports as decimal(38, 3)) * cast(imports as decimal(38, 3))') }} as import_hhi,
     {{ ratio('top_partner_imports', 'imports') }} as top_partner_share,

@@ -4,13 +4,25 @@
 -- member country in force on the quarter's last day that the product was imported from).
 -- Only imports > 0 appear; quarters without a trade file have no rows.
 with by_level as (
-    select period, year, quarter, level, code, project_code, partner_country, imports
+    select
+        period,
+        year,
+        quarter,
+        level,
+        code,
+        project_code,
+        partner_country,
+        imports
     from {{ ref('int_cell_partner_quarters') }}
     where imports > 0 and project_code is not null
 ),
 
 members as (
-    select group_code, country_code, valid_from, valid_to
+    select
+        group_code,
+        country_code,
+        valid_from,
+        valid_to
     from {{ ref('partner_groups') }}
 )
 
@@ -42,6 +54,7 @@ select
     by_level.imports
 from by_level
 inner join members
-    on members.country_code = by_level.partner_country
-    and members.valid_from <= {{ quarter_last_day('by_level.period') }}
-    and (members.valid_to is null or members.valid_to >= {{ quarter_last_day('by_level.period') }})
+    on
+        by_level.partner_country = members.country_code
+        and members.valid_from <= {{ quarter_last_day('by_level.period') }}
+        and (members.valid_to is null or members.valid_to >= {{ quarter_last_day('by_level.period') }})

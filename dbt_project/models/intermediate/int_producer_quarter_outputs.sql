@@ -10,11 +10,14 @@ with periods_to_build as (
 producer as (
     select *
     from {{ ref('stg_producer') }}
-    where period in (select period from periods_to_build)
+    where period in (select periods_to_build.period from periods_to_build)
 ),
 
 products as (
-    select okpd2, project_code from {{ ref('products') }}
+    select
+        okpd2,
+        project_code
+    from {{ ref('products') }}
 )
 
 select
@@ -35,9 +38,9 @@ select
     periods_to_build.last_load_id
 from producer
 inner join periods_to_build
-    on periods_to_build.period = producer.period
+    on producer.period = periods_to_build.period
 left join products
-    on products.okpd2 = producer.okpd2
+    on producer.okpd2 = products.okpd2
 group by
     producer.period,
     producer.year,

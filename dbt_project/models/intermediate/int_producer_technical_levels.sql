@@ -6,33 +6,52 @@
 -- characteristics for a product-year that has no benchmark in force cannot be assessed and are
 -- left out.
 with benchmark_sets as (
-    select okpd2, year, count(*) as benchmark_parameters
+    select
+        okpd2,
+        year,
+        count(*) as benchmark_parameters
     from {{ ref('int_benchmarks_in_force') }}
     group by okpd2, year
 ),
 
 reporting_producers as (
-    select distinct inn, okpd2, year
+    select distinct
+        inn,
+        okpd2,
+        year
     from {{ ref('stg_characteristics') }}
+),
+
+parameter_ratios as (
+    -- q = v / b where higher is better, b / v where lower is
+    select
+        reported.inn,
+        reported.okpd2,
+        reported.year,
+        reported.parameter_code,
+        benchmarks.weight,
+        case
+            when benchmarks.direction = 'lower'
+                then {{ ratio('benchmarks.best_value', 'reported.reported_value') }}
+            else {{ ratio('reported.reported_value', 'benchmarks.best_value') }}
+        end as quality_ratio
+    from {{ ref('stg_characteristics') }} as reported
+    inner join {{ ref('int_benchmarks_in_force') }} as benchmarks
+        on
+            reported.okpd2 = benchmarks.okpd2
+            and reported.year = benchmarks.year
+            and reported.parameter_code = benchmarks.parameter_code
 ),
 
 parameter_scores as (
     select
-        characteristics.inn,
-        characteristics.okpd2,
-        characteristics.year,
-        characteristics.parameter_code,
-        benchmarks.weight,
-        {{ cap(
-            "case when benchmarks.direction = 'lower'
-                then " ~ ratio('benchmarks.best_value', 'characteristics.reported_value') ~ "
-                else " ~ ratio('characteristics.reported_value', 'benchmarks.best_value') ~ " end",
-            1.5) }} as capped_ratio
-    from {{ ref('stg_characteristics') }} as characteristics
-    inner join {{ ref('int_benchmarks_in_force') }} as benchmarks
-        on benchmarks.okpd2 = characteristics.okpd2
-        and benchmarks.year = characteristics.year
-        and benchmarks.parameter_code = characteristics.parameter_code
+        inn,
+        okpd2,
+        year,
+        parameter_code,
+        weight,
+        {{ cap('quality_ratio', 1.5) }} as capped_ratio
+    from parameter_ratios
 )
 
 select
@@ -43,16 +62,20 @@ select
     cast(count(parameter_scores.capped_ratio) as integer) as parameters_reported,
     case
         when count(parameter_scores.capped_ratio) = benchmark_sets.benchmark_parameters
-            then exp({{ ratio(exact_sum('parameter_scores.weight * ln(parameter_scores.capped_ratio)'), exact_sum('parameter_scores.weight')) }})
+            then exp({{ ratio(
+                exact_sum('parameter_scores.weight * ln(parameter_scores.capped_ratio)'),
+                exact_sum('parameter_scores.weight')) }})
     end as technical_level
 from reporting_producers
 inner join benchmark_sets
-    on benchmark_sets.okpd2 = reporting_producers.okpd2
-    and benchmark_sets.year = reporting_producers.year
+    on
+        reporting_producers.okpd2 = benchmark_sets.okpd2
+        and reporting_producers.year = benchmark_sets.year
 left join parameter_scores
-    on parameter_scores.inn = reporting_producers.inn
-    and parameter_scores.okpd2 = reporting_producers.okpd2
-    and parameter_scores.year = reporting_producers.year
+    on
+        reporting_producers.inn = parameter_scores.inn
+        and reporting_producers.okpd2 = parameter_scores.okpd2
+        and reporting_producers.year = parameter_scores.year
 group by
     reporting_producers.inn,
     reporting_producers.okpd2,

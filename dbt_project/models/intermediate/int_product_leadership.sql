@@ -3,13 +3,21 @@
 -- with the edges 1.0 and 0.8. One row per product and year of int_independence_yearly, so
 -- every product has a band (not_assessed when no K) and its yearly output for area weighting.
 with products as (
-    select year, quarters_reported, code as okpd2, project_code, output_value
+    select
+        year,
+        quarters_reported,
+        code as okpd2,
+        project_code,
+        output_value
     from {{ ref('int_independence_yearly') }}
     where level = 'product'
 ),
 
 benchmark_sets as (
-    select okpd2, year, count(*) as benchmark_parameters
+    select
+        okpd2,
+        year,
+        count(*) as benchmark_parameters
     from {{ ref('int_benchmarks_in_force') }}
     group by okpd2, year
 ),
@@ -46,8 +54,10 @@ select
     end as band
 from products
 left join benchmark_sets
-    on benchmark_sets.okpd2 = products.okpd2
-    and benchmark_sets.year = products.year
+    on
+        products.okpd2 = benchmark_sets.okpd2
+        and products.year = benchmark_sets.year
 left join levels
-    on levels.okpd2 = products.okpd2
-    and levels.year = products.year
+    on
+        products.okpd2 = levels.okpd2
+        and products.year = levels.year

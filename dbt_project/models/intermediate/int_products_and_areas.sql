@@ -8,7 +8,7 @@ select
     areas.available_from_year
 from {{ ref('products') }} as products
 inner join {{ ref('priority_areas') }} as areas
-    on areas.project_code = products.project_code
+    on products.project_code = areas.project_code
 
 union all
 

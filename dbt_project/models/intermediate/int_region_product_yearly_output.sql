@@ -7,7 +7,9 @@ with outputs as (
 ),
 
 producer_quarters as (
-    select year, count(*) as quarters_reported
+    select
+        year,
+        count(*) as quarters_reported
     from {{ ref('int_reported_quarters') }}
     where has_producer_reports
     group by year
@@ -22,7 +24,7 @@ select
     cast(sum(outputs.output_value) as decimal(18, 3)) as output_value
 from outputs
 inner join producer_quarters
-    on producer_quarters.year = outputs.year
+    on outputs.year = producer_quarters.year
 group by
     outputs.region_code,
     outputs.okpd2,

@@ -9,11 +9,14 @@ with periods_to_build as (
 trade as (
     select *
     from {{ ref('stg_trade') }}
-    where period in (select period from periods_to_build)
+    where period in (select periods_to_build.period from periods_to_build)
 ),
 
 products as (
-    select okpd2, project_code from {{ ref('products') }}
+    select
+        okpd2,
+        project_code
+    from {{ ref('products') }}
 )
 
 select
@@ -28,9 +31,9 @@ select
     periods_to_build.last_load_id
 from trade
 inner join periods_to_build
-    on periods_to_build.period = trade.period
+    on trade.period = periods_to_build.period
 left join products
-    on products.okpd2 = trade.okpd2
+    on trade.okpd2 = products.okpd2
 group by
     trade.period,
     trade.year,

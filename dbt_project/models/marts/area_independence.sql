@@ -16,7 +16,7 @@ flagged_products as (
         period,
         count(case when strategic_dependency then okpd2 end) as strategic_dependencies
     from {{ ref('product_independence') }}
-    where period in (select period from periods_to_build)
+    where period in (select periods_to_build.period from periods_to_build)
     group by project_code, period
 )
 
@@ -50,8 +50,9 @@ select
     periods_to_build.last_load_id
 from {{ ref('int_independence') }} as independence
 inner join periods_to_build
-    on periods_to_build.period = independence.period
+    on independence.period = periods_to_build.period
 left join flagged_products
-    on flagged_products.project_code = independence.project_code
-    and flagged_products.period = independence.period
+    on
+        independence.project_code = flagged_products.project_code
+        and independence.period = flagged_products.period
 where independence.level = 'area'

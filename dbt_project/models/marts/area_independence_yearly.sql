@@ -38,6 +38,7 @@ select
     cast(coalesce(flagged_products.strategic_dependencies, 0) as integer) as strategic_dependencies
 from {{ ref('int_independence_yearly') }} as independence
 left join flagged_products
-    on flagged_products.project_code = independence.project_code
-    and flagged_products.year = independence.year
+    on
+        independence.project_code = flagged_products.project_code
+        and independence.year = flagged_products.year
 where independence.level = 'area'

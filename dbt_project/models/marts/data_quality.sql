@@ -30,7 +30,7 @@ select
     cast(null as {{ dbt.type_string() }}) as detail
 from loads
 left join rule_results
-    on rule_results.load_id = loads.load_id
+    on loads.load_id = rule_results.load_id
 
 union all
 

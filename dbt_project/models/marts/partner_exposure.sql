@@ -9,32 +9,61 @@
 -- Rows: every quarter with a trade file x product or area x (every partner country imported
 -- from, and every group with a member in force that quarter, 0 when nothing came from it).
 with totals as (
-    select period, year, quarter, 'product' as level, okpd2 as code, project_code, imports, apparent_consumption
+    select
+        period,
+        year,
+        quarter,
+        'product' as level,
+        okpd2 as code,
+        project_code,
+        imports,
+        apparent_consumption
     from {{ ref('product_independence') }}
     where trade_files_complete
     union all
-    select period, year, quarter, 'area' as level, project_code as code, project_code, imports, apparent_consumption
+    select
+        period,
+        year,
+        quarter,
+        'area' as level,
+        project_code as code,
+        project_code,
+        imports,
+        apparent_consumption
     from {{ ref('area_independence') }}
     where trade_files_complete
 ),
 
 groups_in_force as (
-    select distinct totals.period, groups.group_code
+    select distinct
+        totals.period,
+        partner_group.group_code
     from (select distinct period from totals) as totals
-    inner join {{ ref('partner_groups') }} as groups
-        on groups.valid_from <= {{ quarter_last_day('totals.period') }}
-        and (groups.valid_to is null or groups.valid_to >= {{ quarter_last_day('totals.period') }})
+    inner join {{ ref('partner_groups') }} as partner_group
+        on
+            partner_group.valid_from <= {{ quarter_last_day('totals.period') }}
+            and (partner_group.valid_to is null or partner_group.valid_to >= {{ quarter_last_day('totals.period') }})
 ),
 
 partner_rows as (
-    select period, level, code, partner_type, partner_code
+    select
+        period,
+        level,
+        code,
+        partner_type,
+        partner_code
     from {{ ref('int_partner_imports') }}
     where partner_type = 'country'
     union
-    select totals.period, totals.level, totals.code, 'group' as partner_type, groups_in_force.group_code as partner_code
+    select
+        totals.period,
+        totals.level,
+        totals.code,
+        'group' as partner_type,
+        groups_in_force.group_code as partner_code
     from totals
     inner join groups_in_force
-        on groups_in_force.period = totals.period
+        on totals.period = groups_in_force.period
 ),
 
 partner_imports as (
@@ -65,22 +94,26 @@ select
     cast(coalesce(partner_imports.partner_countries, 0) as integer) as partner_countries,
     totals.imports,
     totals.apparent_consumption,
-    case when totals.apparent_consumption > 0
-        then {{ ratio('coalesce(partner_imports.partner_imports, 0)', 'totals.apparent_consumption') }}
+    case
+        when totals.apparent_consumption > 0
+            then {{ ratio('coalesce(partner_imports.partner_imports, 0)', 'totals.apparent_consumption') }}
     end as consumption_share,
     {{ ratio('coalesce(partner_imports.partner_imports, 0)', 'totals.imports') }} as import_share,
-    case when partner_rows.partner_type = 'group' then
+    case
+        when partner_rows.partner_type = 'group' then
         {{ ratio('partner_imports.partner_imports_squared_sum',
                  'cast(partner_imports.partner_imports as decimal(38, 3)) * cast(partner_imports.partner_imports as decimal(38, 3))') }}
     end as within_group_hhi
 from totals
 inner join partner_rows
-    on partner_rows.period = totals.period
-    and partner_rows.level = totals.level
-    and partner_rows.code = totals.code
+    on
+        totals.period = partner_rows.period
+        and totals.level = partner_rows.level
+        and totals.code = partner_rows.code
 left join partner_imports
-    on partner_imports.period = partner_rows.period
-    and partner_imports.level = partner_rows.level
-    and partner_imports.code = partner_rows.code
-    and partner_imports.partner_type = partner_rows.partner_type
-    and partner_imports.partner_code = partner_rows.partner_code
+    on
+        partner_rows.period = partner_imports.period
+        and partner_rows.level = partner_imports.level
+        and partner_rows.code = partner_imports.code
+        and partner_rows.partner_type = partner_imports.partner_type
+        and partner_rows.partner_code = partner_imports.partner_code

@@ -8,22 +8,48 @@
 --   within_group_hhi  = sum over member countries c of (M_c / M_j)^2 with yearly M_c (groups).
 -- Rows: the partners of the year's quarterly rows of partner_exposure.
 with totals as (
-    select year, quarters_reported, 'product' as level, okpd2 as code, project_code, imports, apparent_consumption
+    select
+        year,
+        quarters_reported,
+        'product' as level,
+        okpd2 as code,
+        project_code,
+        imports,
+        apparent_consumption
     from {{ ref('product_independence_yearly') }}
     where trade_files_complete
     union all
-    select year, quarters_reported, 'area' as level, project_code as code, project_code, imports, apparent_consumption
+    select
+        year,
+        quarters_reported,
+        'area' as level,
+        project_code as code,
+        project_code,
+        imports,
+        apparent_consumption
     from {{ ref('area_independence_yearly') }}
     where trade_files_complete
 ),
 
 partner_rows as (
-    select distinct year, level, code, partner_type, partner_code
+    select distinct
+        year,
+        level,
+        code,
+        partner_type,
+        partner_code
     from {{ ref('partner_exposure') }}
 ),
 
 member_imports as (
-    select year, level, code, partner_type, partner_code, member_country, sum(imports) as imports
+    select
+        year,
+        level,
+        code,
+        partner_type,
+        partner_code,
+        member_country,
+        sum(imports) as imports
     from {{ ref('int_partner_imports') }}
     group by year, level, code, partner_type, partner_code, member_country
 ),
@@ -54,22 +80,26 @@ select
     cast(coalesce(partner_imports.partner_countries, 0) as integer) as partner_countries,
     totals.imports,
     totals.apparent_consumption,
-    case when totals.apparent_consumption > 0
-        then {{ ratio('coalesce(partner_imports.partner_imports, 0)', 'totals.apparent_consumption') }}
+    case
+        when totals.apparent_consumption > 0
+            then {{ ratio('coalesce(partner_imports.partner_imports, 0)', 'totals.apparent_consumption') }}
     end as consumption_share,
     {{ ratio('coalesce(partner_imports.partner_imports, 0)', 'totals.imports') }} as import_share,
-    case when partner_rows.partner_type = 'group' then
+    case
+        when partner_rows.partner_type = 'group' then
         {{ ratio('partner_imports.partner_imports_squared_sum',
                  'cast(partner_imports.partner_imports as decimal(38, 3)) * cast(partner_imports.partner_imports as decimal(38, 3))') }}
     end as within_group_hhi
 from totals
 inner join partner_rows
-    on partner_rows.year = totals.year
-    and partner_rows.level = totals.level
-    and partner_rows.code = totals.code
+    on
+        totals.year = partner_rows.year
+        and totals.level = partner_rows.level
+        and totals.code = partner_rows.code
 left join partner_imports
-    on partner_imports.year = partner_rows.year
-    and partner_imports.level = partner_rows.level
-    and partner_imports.code = partner_rows.code
-    and partner_imports.partner_type = partner_rows.partner_type
-    and partner_imports.partner_code = partner_rows.partner_code
+    on
+        partner_rows.year = partner_imports.year
+        and partner_rows.level = partner_imports.level
+        and partner_rows.code = partner_imports.code
+        and partner_rows.partner_type = partner_imports.partner_type
+        and partner_rows.partner_code = partner_imports.partner_code

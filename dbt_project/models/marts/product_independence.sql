@@ -37,5 +37,5 @@ select
     periods_to_build.last_load_id
 from {{ ref('int_independence') }} as independence
 inner join periods_to_build
-    on periods_to_build.period = independence.period
+    on independence.period = periods_to_build.period
 where independence.level = 'product'

@@ -10,33 +10,56 @@
 --     compared target), at_risk (actual >= 0.9 x compared target), off_track (otherwise), checked
 --     in that order.
 with targets as (
-    select project_code, indicator_code, year, target_value
+    select
+        project_code,
+        indicator_code,
+        year,
+        target_value
     from {{ ref('stg_targets') }}
 ),
 
 indicators as (
-    select indicator_code, kind from {{ ref('indicators') }}
+    select
+        indicator_code,
+        kind
+    from {{ ref('indicators') }}
 ),
 
 actuals as (
     {%- for indicator in ['domestic_share', 'localisation', 'domestic_technology_share'] %}
-    select project_code, year, '{{ indicator }}' as indicator_code,
-        cast({{ indicator }} as double) as actual_value, quarters_reported
-    from {{ ref('area_independence_yearly') }}
-    union all
+        select
+            project_code,
+            year,
+            '{{ indicator }}' as indicator_code,
+            cast({{ indicator }} as double) as actual_value,
+            quarters_reported
+        from {{ ref('area_independence_yearly') }}
+        union all
     {%- endfor %}
-    select project_code, year, 'leadership_share' as indicator_code,
-        cast(leadership_share as double) as actual_value, quarters_reported
+    select
+        project_code,
+        year,
+        'leadership_share' as indicator_code,
+        cast(leadership_share as double) as actual_value,
+        quarters_reported
     from {{ ref('area_leadership') }}
     union all
     {%- for indicator in ['facilities_launched', 'investment', 'jobs_created', 'specialists_trained'] %}
-    select project_code, year, '{{ indicator }}' as indicator_code,
-        cast({{ indicator }} as double) as actual_value, quarters_reported
-    from {{ ref('int_area_regional_yearly') }}
-    union all
+        select
+            project_code,
+            year,
+            '{{ indicator }}' as indicator_code,
+            cast({{ indicator }} as double) as actual_value,
+            quarters_reported
+        from {{ ref('int_area_regional_yearly') }}
+        union all
     {%- endfor %}
-    select project_code, year, 'sovereignty_index' as indicator_code,
-        cast(sovereignty_index as double) as actual_value, quarters_reported
+    select
+        project_code,
+        year,
+        'sovereignty_index' as indicator_code,
+        cast(sovereignty_index as double) as actual_value,
+        quarters_reported
     from {{ ref('sovereignty_index') }}
     where project_code <> 'ALL'
 ),
@@ -57,11 +80,12 @@ compared as (
         end as compared_target
     from targets
     left join indicators
-        on indicators.indicator_code = targets.indicator_code
+        on targets.indicator_code = indicators.indicator_code
     left join actuals
-        on actuals.project_code = targets.project_code
-        and actuals.indicator_code = targets.indicator_code
-        and actuals.year = targets.year
+        on
+            targets.project_code = actuals.project_code
+            and targets.indicator_code = actuals.indicator_code
+            and targets.year = actuals.year
 )
 
 select

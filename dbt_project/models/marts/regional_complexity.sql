@@ -15,6 +15,7 @@ select
     complexity.pci
 from {{ ref('int_regional_complexity') }} as complexity
 inner join {{ ref('int_region_product_yearly_output') }} as outputs
-    on outputs.year = complexity.year
-    and outputs.region_code = complexity.region_code
-    and outputs.okpd2 = complexity.okpd2
+    on
+        complexity.year = outputs.year
+        and complexity.region_code = outputs.region_code
+        and complexity.okpd2 = outputs.okpd2

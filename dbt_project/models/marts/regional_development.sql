@@ -18,7 +18,7 @@ with periods_to_build as (
 regional as (
     select *
     from {{ ref('stg_regional') }}
-    where period in (select period from periods_to_build)
+    where period in (select periods_to_build.period from periods_to_build)
 ),
 
 producers as (
@@ -32,18 +32,34 @@ producers as (
         producer_count,
         top_producer_output_value
     from {{ ref('int_cell_producer_totals') }}
-    where level = 'region'
-        and period in (select period from periods_to_build)
+    where
+        level = 'region'
+        and period in (select periods_to_build.period from periods_to_build)
 ),
 
 reported_quarters as (
-    select period, has_producer_reports from {{ ref('int_reported_quarters') }}
+    select
+        period,
+        has_producer_reports
+    from {{ ref('int_reported_quarters') }}
 ),
 
 cells as (
-    select region_code, project_code, period, year, quarter from regional
+    select
+        region_code,
+        project_code,
+        period,
+        year,
+        quarter
+    from regional
     union
-    select region_code, project_code, period, year, quarter from producers
+    select
+        region_code,
+        project_code,
+        period,
+        year,
+        quarter
+    from producers
 )
 
 select
@@ -63,14 +79,16 @@ select
     periods_to_build.last_load_id
 from cells
 inner join periods_to_build
-    on periods_to_build.period = cells.period
+    on cells.period = periods_to_build.period
 left join regional
-    on regional.region_code = cells.region_code
-    and regional.project_code = cells.project_code
-    and regional.period = cells.period
+    on
+        cells.region_code = regional.region_code
+        and cells.project_code = regional.project_code
+        and cells.period = regional.period
 left join producers
-    on producers.region_code = cells.region_code
-    and producers.project_code = cells.project_code
-    and producers.period = cells.period
+    on
+        cells.region_code = producers.region_code
+        and cells.project_code = producers.project_code
+        and cells.period = producers.period
 left join reported_quarters
-    on reported_quarters.period = cells.period
+    on cells.period = reported_quarters.period

@@ -24,7 +24,11 @@ yearly as (
 ),
 
 producers as (
-    select code as region_code, project_code, year, producer_count
+    select
+        code as region_code,
+        project_code,
+        year,
+        producer_count
     from {{ ref('int_cell_producer_totals_yearly') }}
     where level = 'region'
 )
@@ -43,6 +47,7 @@ select
     case when yearly.output_value is not null then coalesce(producers.producer_count, 0) end as producer_count
 from yearly
 left join producers
-    on producers.region_code = yearly.region_code
-    and producers.project_code = yearly.project_code
-    and producers.year = yearly.year
+    on
+        yearly.region_code = producers.region_code
+        and yearly.project_code = producers.project_code
+        and yearly.year = producers.year

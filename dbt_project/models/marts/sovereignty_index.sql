@@ -28,13 +28,13 @@ select
     quarters_reported,
     apparent_consumption,
     {%- for pillar in weights %}
-    {{ pillar }},
+        {{ pillar }},
     {%- endfor %}
     {%- for pillar in weights %}
-    {{ pillar }}_clamped,
+        {{ pillar }}_clamped,
     {%- endfor %}
     {%- for pillar in weights %}
-    cast({{ weights[pillar] }} as double) as weight_{{ pillar }},
+        cast({{ weights[pillar] }} as double) as weight_{{ pillar }},
     {%- endfor %}
     missing_pillars,
     missing_pillar_count,
@@ -50,13 +50,13 @@ select
     quarters_reported,
     cast(apparent_consumption as decimal(18, 3)) as apparent_consumption,
     {%- for pillar in weights %}
-    cast(null as double) as {{ pillar }},
+        cast(null as double) as {{ pillar }},
     {%- endfor %}
     {%- for pillar in weights %}
-    cast(null as double) as {{ pillar }}_clamped,
+        cast(null as double) as {{ pillar }}_clamped,
     {%- endfor %}
     {%- for pillar in weights %}
-    cast({{ weights[pillar] }} as double) as weight_{{ pillar }},
+        cast({{ weights[pillar] }} as double) as weight_{{ pillar }},
     {%- endfor %}
     cast(null as {{ dbt.type_string() }}) as missing_pillars,
     cast(null as integer) as missing_pillar_count,

@@ -16,21 +16,39 @@ with exposure as (
 ),
 
 before_stop as (
-    select period, 'product' as level, okpd2 as code, output_value, strategic_dependency
+    select
+        period,
+        'product' as level,
+        okpd2 as code,
+        output_value,
+        strategic_dependency
     from {{ ref('product_independence') }}
     union all
-    select period, 'area' as level, project_code as code, output_value, cast(null as boolean) as strategic_dependency
+    select
+        period,
+        'area' as level,
+        project_code as code,
+        output_value,
+        cast(null as boolean) as strategic_dependency
     from {{ ref('area_independence') }}
 ),
 
 imports_squared as (
-    select period, level, code, imports_squared_sum
+    select
+        period,
+        level,
+        code,
+        imports_squared_sum
     from {{ ref('int_independence') }}
 ),
 
 partner_squared as (
     select
-        period, level, code, partner_type, partner_code,
+        period,
+        level,
+        code,
+        partner_type,
+        partner_code,
         sum(cast(imports as decimal(38, 3)) * cast(imports as decimal(38, 3))) as partner_imports_squared_sum
     from {{ ref('int_partner_imports') }}
     group by period, level, code, partner_type, partner_code
@@ -41,8 +59,9 @@ after_stop as (
         exposure.*,
         before_stop.output_value,
         before_stop.strategic_dependency as strategic_dependency_before,
-        case when exposure.apparent_consumption - exposure.partner_imports > 0 then
-            {{ ratio('exposure.imports - exposure.partner_imports', 'exposure.apparent_consumption - exposure.partner_imports') }}
+        case
+            when exposure.apparent_consumption - exposure.partner_imports > 0 then
+                {{ ratio('exposure.imports - exposure.partner_imports', 'exposure.apparent_consumption - exposure.partner_imports') }}
         end as import_dependency_after,
         {{ ratio(
             'imports_squared.imports_squared_sum - coalesce(partner_squared.partner_imports_squared_sum, 0)',
@@ -50,19 +69,22 @@ after_stop as (
         ) }} as import_hhi_after
     from exposure
     inner join before_stop
-        on before_stop.period = exposure.period
-        and before_stop.level = exposure.level
-        and before_stop.code = exposure.code
+        on
+            exposure.period = before_stop.period
+            and exposure.level = before_stop.level
+            and exposure.code = before_stop.code
     inner join imports_squared
-        on imports_squared.period = exposure.period
-        and imports_squared.level = exposure.level
-        and imports_squared.code = exposure.code
+        on
+            exposure.period = imports_squared.period
+            and exposure.level = imports_squared.level
+            and exposure.code = imports_squared.code
     left join partner_squared
-        on partner_squared.period = exposure.period
-        and partner_squared.level = exposure.level
-        and partner_squared.code = exposure.code
-        and partner_squared.partner_type = exposure.partner_type
-        and partner_squared.partner_code = exposure.partner_code
+        on
+            exposure.period = partner_squared.period
+            and exposure.level = partner_squared.level
+            and exposure.code = partner_squared.code
+            and exposure.partner_type = partner_squared.partner_type
+            and exposure.partner_code = partner_squared.partner_code
 ),
 
 products_after as (
@@ -74,7 +96,12 @@ products_after as (
 
 area_products as (
     -- every product of the area counts in the denominator, also those not importing from the partner
-    select period, project_code, sum(output_value) as output_value, count(output_value) as products_with_output, count(*) as products
+    select
+        period,
+        project_code,
+        sum(output_value) as output_value,
+        count(output_value) as products_with_output,
+        count(*) as products
     from {{ ref('product_independence') }}
     group by period, project_code
 ),
@@ -105,24 +132,28 @@ select
     products_after.consumption_share as unmet_share,
     products_after.import_dependency_after,
     products_after.import_hhi_after,
-    case when products_after.level = 'product' then products_after.strategic_dependency_before end as strategic_dependency_before,
-    case when products_after.level = 'product' then products_after.strategic_dependency_after end as strategic_dependency_after,
-    case when products_after.level = 'product'
-        then products_after.strategic_dependency_after and not products_after.strategic_dependency_before
-    end as becomes_strategic_dependency,
     cast(case when products_after.level = 'area' then coalesce(area_effects.products_becoming_strategic, 0) end as integer)
         as products_becoming_strategic,
-    case when products_after.level = 'area' and area_products.products_with_output = area_products.products then
-        {{ ratio('coalesce(area_effects.affected_output_value, 0)', 'area_products.output_value') }}
+    case when products_after.level = 'product' then products_after.strategic_dependency_before end as strategic_dependency_before,
+    case when products_after.level = 'product' then products_after.strategic_dependency_after end as strategic_dependency_after,
+    case
+        when products_after.level = 'product'
+            then products_after.strategic_dependency_after and not products_after.strategic_dependency_before
+    end as becomes_strategic_dependency,
+    case
+        when products_after.level = 'area' and area_products.products_with_output = area_products.products then
+            {{ ratio('coalesce(area_effects.affected_output_value, 0)', 'area_products.output_value') }}
     end as output_share_affected
 from products_after
 left join area_effects
-    on products_after.level = 'area'
-    and area_effects.period = products_after.period
-    and area_effects.project_code = products_after.code
-    and area_effects.partner_type = products_after.partner_type
-    and area_effects.partner_code = products_after.partner_code
+    on
+        products_after.level = 'area'
+        and products_after.period = area_effects.period
+        and products_after.code = area_effects.project_code
+        and products_after.partner_type = area_effects.partner_type
+        and products_after.partner_code = area_effects.partner_code
 left join area_products
-    on products_after.level = 'area'
-    and area_products.period = products_after.period
-    and area_products.project_code = products_after.code
+    on
+        products_after.level = 'area'
+        and products_after.period = area_products.period
+        and products_after.code = area_products.project_code

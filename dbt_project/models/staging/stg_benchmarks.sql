@@ -1,7 +1,8 @@
 -- Foreign-analogue benchmarks in force: one row per (okpd2, parameter_code, valid_from). Every
 -- valid_from is kept: which one applies to a year is decided in int_benchmarks_in_force.
 with benchmarks as (
-    select * from {{ latest_revision(source('raw', 'benchmarks'), ['okpd2', 'parameter_code', 'valid_from'], keep='latest_row') }} as revised
+    select *
+    from {{ latest_revision(source('raw', 'benchmarks'), ['okpd2', 'parameter_code', 'valid_from'], keep='latest_row') }} as revised
 )
 
 select

@@ -1,6 +1,7 @@
 -- Technical parameters in force: one value per (inn, okpd2, year, parameter_code).
 with characteristics as (
-    select * from {{ latest_revision(source('raw', 'characteristics'), ['inn', 'okpd2', 'year', 'parameter_code'], keep='latest_row') }} as revised
+    select *
+    from {{ latest_revision(source('raw', 'characteristics'), ['inn', 'okpd2', 'year', 'parameter_code'], keep='latest_row') }} as revised
 )
 
 select

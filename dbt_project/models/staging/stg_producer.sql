@@ -14,7 +14,7 @@ with periods_to_build as (
 producer_of_periods as (
     select *
     from {{ source('raw', 'producer') }}
-    where period in (select period from periods_to_build)
+    where period in (select periods_to_build.period from periods_to_build)
 ),
 
 producer as (
@@ -25,28 +25,28 @@ select
     cast(producer.period as {{ dbt.type_string() }}) as period,
     {{ period_year('producer.period') }} as year,
     {{ period_quarter('producer.period') }} as quarter,
-    cast(inn as {{ dbt.type_string() }}) as inn,
-    cast(enterprise_name as {{ dbt.type_string() }}) as enterprise_name,
-    cast(region_code as {{ dbt.type_string() }}) as region_code,
-    cast(okved2 as {{ dbt.type_string() }}) as okved2,
-    cast(okpd2 as {{ dbt.type_string() }}) as okpd2,
-    cast(output_qty as decimal(18, 3)) as output_qty,
-    cast(okei as {{ dbt.type_string() }}) as okei,
-    cast(output_value as decimal(18, 3)) as output_value,
+    cast(producer.inn as {{ dbt.type_string() }}) as inn,
+    cast(producer.enterprise_name as {{ dbt.type_string() }}) as enterprise_name,
+    cast(producer.region_code as {{ dbt.type_string() }}) as region_code,
+    cast(producer.okved2 as {{ dbt.type_string() }}) as okved2,
+    cast(producer.okpd2 as {{ dbt.type_string() }}) as okpd2,
+    cast(producer.output_qty as decimal(18, 3)) as output_qty,
+    cast(producer.okei as {{ dbt.type_string() }}) as okei,
+    cast(producer.output_value as decimal(18, 3)) as output_value,
     -- inputs.md: a missing export_value / rnd_expenses means zero
-    cast(coalesce(export_value, 0) as decimal(18, 3)) as export_value,
-    cast(components_cost as decimal(18, 3)) as components_cost,
-    cast(imported_components_cost as decimal(18, 3)) as imported_components_cost,
-    cast(technology_origin as {{ dbt.type_string() }}) as technology_origin,
-    cast(coalesce(rnd_expenses, 0) as decimal(18, 3)) as rnd_expenses,
-    cast(employees as bigint) as employees,
-    cast(trl as bigint) as trl,
-    cast(_load_id as bigint) as load_id,
-    cast(_source_file as {{ dbt.type_string() }}) as source_file,
-    cast(_row_number as bigint) as source_row_number,
-    _ingested_at as ingested_at,
-    _soft_flags as soft_flags,
+    cast(coalesce(producer.export_value, 0) as decimal(18, 3)) as export_value,
+    cast(producer.components_cost as decimal(18, 3)) as components_cost,
+    cast(producer.imported_components_cost as decimal(18, 3)) as imported_components_cost,
+    cast(producer.technology_origin as {{ dbt.type_string() }}) as technology_origin,
+    cast(coalesce(producer.rnd_expenses, 0) as decimal(18, 3)) as rnd_expenses,
+    cast(producer.employees as bigint) as employees,
+    cast(producer.trl as bigint) as trl,
+    cast(producer._load_id as bigint) as load_id,
+    cast(producer._source_file as {{ dbt.type_string() }}) as source_file,
+    cast(producer._row_number as bigint) as source_row_number,
+    producer._ingested_at as ingested_at,
+    producer._soft_flags as soft_flags,
     periods_to_build.last_load_id
 from producer
 inner join periods_to_build
-    on periods_to_build.period = producer.period
+    on producer.period = periods_to_build.period
