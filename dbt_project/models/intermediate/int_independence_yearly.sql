@@ -62,16 +62,5 @@ with_consumption as (
 
 select
     with_consumption.*,
-    -- C <= 0: import dependency and self-sufficiency are not defined (flagged below)
-    case when with_consumption.apparent_consumption > 0 then {{ ratio('imports', 'apparent_consumption') }} end as import_dependency,
-    case when with_consumption.apparent_consumption > 0 then {{ ratio('output_value', 'apparent_consumption') }} end as self_sufficiency,
-    case when with_consumption.apparent_consumption > 0 then 1 - {{ ratio('imports', 'apparent_consumption') }} end as domestic_share,
-    with_consumption.apparent_consumption <= 0 as consumption_nonpositive,
-    -- M^2 in exact decimal like the numerator, so that a single partner gives exactly 1
-    {{ ratio('imports_squared_sum', 'cast(imports as decimal(38, 3)) * cast(imports as decimal(38, 3))') }} as import_hhi,
-    {{ ratio('top_partner_imports', 'imports') }} as top_partner_share,
-    1 - {{ ratio('imported_components_cost', 'components_cost') }} as localisation,
-    {{ ratio('domestic_technology_output_value', 'output_value') }} as domestic_technology_share,
-    {{ ratio('rnd_expenses', 'output_value') }} as rnd_intensity,
-    {{ ratio('top_producer_output_value', 'output_value') }} as top1_share
+    {{ independence_ratios('with_consumption') }}
 from with_consumption
