@@ -138,6 +138,31 @@ def test_a_leadership_share_that_gives_a_product_away_is_hidden_rather_than_the_
     assert c.narrowest == pytest.approx(0.0, abs=1e-9)
 
 
+# An area (published, 1000) of two leader products and two others, nothing confidential; its share
+# S = 0.7. For the share to move by d each way, a leader and another product must trade d: each can
+# fall to 0, so both must be worth at least d.
+TRADED = linked_table(
+    {"AY": ("area_year", 1000, False), "L1": ("product_year", 400, False), "L2": ("product_year", 300, False),
+     "N1": ("product_year", 200, False), "N2": ("product_year", 100, False), "leadership Y": (LEADERSHIP, 0, False)},
+    {**total("AY", ["L1", "L2", "N1", "N2"]),
+     "leadership Y": {"L1": 0.3, "L2": 0.3, "N1": -0.7, "N2": -0.7, "leadership Y": 1.0}},
+)
+
+
+@pytest.mark.parametrize(("share_move", "may_hide", "hidden"), [
+    (0.03, None, {"leadership Y", "L2", "N2"}),  # the cheapest pair
+    (0.15, None, {"leadership Y", "L2", "N1"}),  # N2 cannot fall by 150
+    (0.03, {"leadership Y", "L1", "N1", "N2"}, {"leadership Y", "L1", "N2"}),
+])
+def test_a_share_made_to_move_hides_the_cheapest_products_that_can_trade_that_much(share_move, may_hide, hidden):
+    slack = TRADED.index()["leadership Y"]
+    allowed = None if may_hide is None else TRADED.cells["cell"].is_in(list(may_hide)).to_numpy()
+    # the share's relation is off by its move times the assessed output (1000): what its slack absorbs
+    result = optimal_suppression(TRADED, 0.1, 0.001, 60, may_hide=allowed, moves={slack: share_move * 1000})
+    assert hidden_names(TRADED, result.hidden) == hidden
+    assert attacker_intervals(TRADED, result.hidden, POLICY).passed  # the products it hides are not recovered
+
+
 def test_the_solution_is_the_same_every_time():
     table = TWO_BY_TWO
     first, second = (optimal_suppression(table, 0.1, 0.001, 60).hidden for _ in range(2))

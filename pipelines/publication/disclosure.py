@@ -19,7 +19,14 @@ import numpy as np
 import polars as pl
 
 from pipelines.publication.audit import attacker_intervals
-from pipelines.publication.index_table import check_national_index, index_areas, index_statuses, own_index_ranges, product_bands
+from pipelines.publication.index_table import (
+    area_year_blocks,
+    check_national_index,
+    index_areas,
+    index_statuses,
+    own_index_ranges,
+    product_bands,
+)
 from pipelines.publication.linked_table import CELL_SOURCES, LEADERSHIP, NATIONAL, LinkedTable, build_linked_table, cell_id
 from pipelines.publication.protection import cell_costs, optimal_suppression
 from pipelines.settings import (
@@ -34,6 +41,10 @@ from pipelines.settings import (
 # protection interval of their own, only what keeps them from being recovered: an interval of this
 # share of the protection level (0.1 % at p = 10 %), a margin LP round-off cannot close.
 SECONDARY_SHARE_OF_PROTECTION = 0.01
+# How far an area's index hidden to keep the ALL index published is made to move, as shares of the
+# protection level, smallest first: the secondary level (an index must not be recovered) and on up,
+# tenfold, as long as a smaller move absorbs too little (protect_national_index).
+INDEX_MOVES = (SECONDARY_SHARE_OF_PROTECTION, 0.1, 1.0)
 
 
 @dataclass(frozen=True)
@@ -152,44 +163,88 @@ def protect_national_index(
     """Secondary suppression at the index level (docs/disclosure.md, "The ALL index"). A year's ALL
     index is published when, with it, every hidden area index keeps an interval and every hidden
     cell its protection level (index_table.check_national_index). When not, more area indexes are
-    hidden (their leadership shares), the cheapest set first by the cost of hiding a share
-    (protection.cell_costs), among the areas whose share the release does not already give away
-    (hiding a known share is a pretence that protects nothing). The ALL index is hidden when no set
-    protects, or when an area's consumption is hidden (its term of the ALL relation is then a
-    product of two hidden figures). Returns the hidden cells with the shares added and the years
-    whose ALL index is hidden."""
+    hidden (national_pattern). The ALL index is hidden when no pattern protects, or when an area's
+    consumption is hidden (its term of the ALL relation is then a product of two hidden figures).
+    Returns the hidden cells with the index level's added and the years whose ALL index is hidden."""
     areas, bands = index_statuses(index_areas(con), table, hidden), product_bands(con)
-    position, costs = table.index(), cell_costs(table)
+    blocks, costs = area_year_blocks(table), cell_costs(table)
     national_hidden = []
     for (year,), rows in areas.group_by("year", maintain_order=True):
         if not rows["index_hidden"].any():
             continue
-        if rows["consumption_hidden"].any():
+        found = None if rows["consumption_hidden"].any() else national_pattern(table, hidden, rows, bands, blocks, costs, policy)
+        if found is None:
             national_hidden.append(year)
-            continue
-        # the areas are independent (no hidden cell in common): each one's own range with its
-        # share hidden, computed once for every set
-        shares = {code: position[cell]
-                  for code, cell, hidden_index in rows.select("project_code", "leadership", "index_hidden").iter_rows()
-                  if not hidden_index and cell in position}
-        every_share = hidden.copy()
-        every_share[list(shares.values())] = True
-        own = own_index_ranges(table, every_share, rows)
-        candidates = [code for code, cell, value in rows.select("project_code", "index_cell", "index").iter_rows()
-                      if code in shares and own[cell][1] - own[cell][0] >= policy.secondary_protection * value]
-        sets = sorted((chosen for size in range(len(candidates) + 1) for chosen in combinations(candidates, size)),
-                      key=lambda chosen: (sum(costs[shares[code]] for code in chosen), chosen))
+        else:
+            hidden = found
+    return hidden, national_hidden
+
+
+def national_pattern(table: LinkedTable, hidden: np.ndarray, rows: pl.DataFrame, bands: pl.DataFrame, blocks: np.ndarray,
+                     costs: np.ndarray, policy: DisclosurePolicy) -> np.ndarray | None:
+    """The hidden cells that let a year's ALL index be published (rows: its areas, with their
+    statuses), or None. Under the ALL index a hidden index can only move as far as the other hidden
+    ones absorb, so more area indexes are hidden to absorb more, each opened (open_index) so that
+    it can move by a share of its value (INDEX_MOVES, smallest first). At each move the sets of
+    opened areas are tried cheapest first (the cost of the cells each adds, its share included),
+    among the areas the opening leaves an index range of their own (hiding a share the release
+    still gives away absorbs nothing). The areas' years share no hidden cell, so an area's opening
+    and own range do not depend on the others."""
+    position, tried = table.index(), set()
+    for move in (policy.protection * share for share in INDEX_MOVES):
+        openings = {}
+        for area in rows.filter(~pl.col("index_hidden")).iter_rows(named=True):
+            opened = open_index(table, hidden, area, blocks == blocks[position[area["area_year"]]], move, policy)
+            if opened is not None:
+                openings[area["project_code"]] = opened & ~hidden
+        every = hidden.copy()
+        for added in openings.values():
+            every |= added
+        own = own_index_ranges(table, every, rows)
+        useful = [code for code, cell, value in rows.select("project_code", "index_cell", "index").iter_rows()
+                  if code in openings and own[cell][1] - own[cell][0] >= policy.secondary_protection * value]
+        sets = sorted((chosen for size in range(len(useful) + 1) for chosen in combinations(useful, size)),
+                      key=lambda chosen: (sum(costs[openings[code]].sum() for code in chosen), chosen))
         for chosen in sets:
             trial = hidden.copy()
-            trial[[shares[code] for code in chosen]] = True
+            for code in chosen:
+                trial |= openings[code]
+            if (key := trial.tobytes()) in tried:
+                continue
+            tried.add(key)
             statuses = rows.with_columns(index_hidden=pl.col("index_hidden") | pl.col("project_code").is_in(list(chosen)))
             check = check_national_index(table, trial, statuses, bands, policy.secondary_protection, own)
             if check.indexes_protected() and attacker_intervals(check.table, check.bounded_groups(), policy).passed:
-                hidden = trial
-                break
-        else:
-            national_hidden.append(year)
-    return hidden, national_hidden
+                return trial
+    return None
+
+
+def open_index(table: LinkedTable, hidden: np.ndarray, area: dict, block: np.ndarray, move: float,
+               policy: DisclosurePolicy) -> np.ndarray | None:
+    """The hidden cells with the area's leadership share hidden and the cheapest cells of its year
+    (block: index_table.area_year_blocks) that let the share move as far as moves the index by
+    `move` of its value, each way (the cell-level optimiser, its consumption kept published, so
+    that no other area's cell is linked to the new ones). None when the index does not depend on
+    the share or no pattern lets it move that far."""
+    if area["weight"] == 0:
+        return None
+    part = table.subtable(block)
+    position = part.index()
+    if area["leadership"] not in position:  # the share relates no output: it is what it is
+        return None
+    slack = position[area["leadership"]]
+    # I ~ L^w: a relative move m of the index is one of m / w of the share, and the slack of the
+    # share's relation moves by the share's move times the assessed output (the slack's basis)
+    level = move / area["weight"] * area["share_clamped"] * part.cells["basis"][slack]
+    result = optimal_suppression(
+        part, policy.protection, policy.secondary_protection, policy.solver_time_limit,
+        hidden_already=hidden[block], may_hide=(part.cells["cell"] != area["area_year"]).to_numpy(), moves={slack: level},
+    )
+    if result.hidden is None:
+        return None
+    opened = hidden.copy()
+    opened[block] = result.hidden
+    return opened
 
 
 def whole_unit_suppression(con: duckdb.DuckDBPyConnection, policy: DisclosurePolicy) -> Suppression:

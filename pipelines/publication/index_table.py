@@ -26,8 +26,9 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sparse
 from scipy.optimize import linprog
+from scipy.sparse.csgraph import connected_components
 
-from pipelines.publication.linked_table import LEADERSHIP, SHARE_BOUND, LinkedTable, cell_id, leadership_relations
+from pipelines.publication.linked_table import LEADERSHIP, NATIONAL, SHARE_BOUND, LinkedTable, cell_id, leadership_relations
 
 # Pillars are clamped to [CLAMP_LOW, 1] before the index is computed (metrics.md section 5).
 CLAMP_LOW = 0.01
@@ -99,6 +100,16 @@ class NationalIndexCheck:
             if bounded[group].any():
                 mask[group] = True
         return mask
+
+
+def area_year_blocks(table: LinkedTable) -> np.ndarray:
+    """A label per cell: the cells of one area's year (its products' and regions' cells, its
+    quarters, its year and its leadership share) share one, as they are linked to other areas'
+    only through the national total (a cell of kind national, with a label of its own)."""
+    national = (table.cells["kind"] == NATIONAL).to_numpy()
+    incidence = abs(table.matrix()).astype(bool).astype(np.int32) @ sparse.diags_array((~national).astype(np.int32), dtype=np.int32)
+    _, labels = connected_components(incidence.T @ incidence, directed=False)
+    return labels
 
 
 def index_areas(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:

@@ -82,6 +82,13 @@ class LinkedTable:
         no protection level of their own."""
         return self.cells["kind"].is_in([LEADERSHIP, SHARE_BOUND]).to_numpy()
 
+    def subtable(self, cells: np.ndarray) -> LinkedTable:
+        """The cells of the mask, with every relation restricted to them: what the relations say of
+        them when the cells left out keep their values. A pattern chosen on it holds on the whole
+        table when no relation links a cell it may hide to a hidden cell left out."""
+        kept = self.cells.filter(pl.Series(cells))
+        return LinkedTable(cells=kept, relations=self.relations.join(kept.select("cell"), on="cell", how="semi"))
+
     def hidden_groups(self, hidden: np.ndarray) -> list[np.ndarray]:
         """The hidden cells in groups linked by relations (two hidden cells of one relation are
         linked): an attacker's LP for a cell involves only its group. In a fixed order."""

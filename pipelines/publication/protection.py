@@ -68,7 +68,16 @@ def cell_costs(table: LinkedTable) -> np.ndarray:
     return weights * basis / scale + 1e-9 * np.arange(1, len(basis) + 1) / len(basis)
 
 
-def optimal_suppression(table: LinkedTable, protection: float, secondary_protection: float, time_limit: float) -> ProtectionResult:
+def optimal_suppression(
+    table: LinkedTable, protection: float, secondary_protection: float, time_limit: float, *,
+    hidden_already: np.ndarray | None = None, may_hide: np.ndarray | None = None, moves: dict[int, float] | None = None,
+) -> ProtectionResult:
+    """The cheapest protecting pattern. To extend a pattern rather than choose one (the index level,
+    disclosure.protect_national_index): hidden_already, the cells of a protecting pattern, which
+    stay hidden (its groups that no new cell joins are not checked again); may_hide, the only cells
+    it may hide besides (None: any); moves, cells (by position) that must be hidden and movable by
+    at least that much in each direction, like a confidential cell's level (a leadership share's
+    slack, so that the area's index gets a range of its own)."""
     started = time.monotonic()
     values, slack = table.cells["value"].to_numpy(), table.slack
     primary = table.cells["primary"].to_numpy()
@@ -77,13 +86,25 @@ def optimal_suppression(table: LinkedTable, protection: float, secondary_protect
     # how far each cell can move down when hidden: to 0, or freely for a slack
     down = np.where(slack, capacity, values)
     levels = np.where(primary, protection, secondary_protection) * values
+    required = primary.copy()  # the cells with a level to reach whatever else is hidden
+    for cell, move in (moves or {}).items():
+        levels[cell], required[cell] = move, True
+    # a slack is no output value to protect, unless it must move
+    measured = ~slack | required
     cuts = _Cuts(len(values))
     for row in range(matrix.shape[0]):
-        _seed_cuts(cuts, matrix, row, levels, down, primary, capacity)
-    lower = primary.astype(float)
-    upper = np.where(primary | (values > 0) | slack, 1.0, 0.0)
+        _seed_cuts(cuts, matrix, row, levels, down, required, capacity)
+    kept = required if hidden_already is None else required | hidden_already
+    lower = kept.astype(float)
+    allowed = primary | (values > 0) | slack
+    upper = np.where(kept | (allowed if may_hide is None else allowed & may_hide), 1.0, 0.0)
     costs = cell_costs(table)
+    # the cuts of each group of hidden cells checked; none for a group of the pattern extended,
+    # unless a cell of it must now move
     verified: dict[frozenset, list] = {}
+    if hidden_already is not None:
+        verified = {frozenset(group.tolist()): [] for group in table.hidden_groups(hidden_already)
+                    if not np.isin(group, list(moves or {})).any()}
 
     def outcome(hidden: np.ndarray | None, reason: str | None) -> ProtectionResult:
         return ProtectionResult(hidden, reason, time.monotonic() - started)
@@ -109,7 +130,7 @@ def optimal_suppression(table: LinkedTable, protection: float, secondary_protect
         for component in table.hidden_groups(hidden):
             key = frozenset(component.tolist())
             if key not in verified:
-                verified[key] = _component_cuts(matrix, component, levels, down, slack, capacity)
+                verified[key] = _component_cuts(matrix, component, levels, down, measured, capacity)
             for members, weights, cell in verified[key]:
                 if weights @ hidden[members] < levels[cell] * (1 - TOLERANCE):
                     cuts.add(members, weights, cell, levels[cell])
@@ -157,16 +178,17 @@ def capacities(reduced_costs: np.ndarray, down: np.ndarray, capacity: float) -> 
 
 
 def _seed_cuts(cuts: _Cuts, matrix: sparse.csr_array, row: int, levels: np.ndarray, down: np.ndarray,
-               primary: np.ndarray, capacity: float) -> None:
-    """The cuts of one relation alone for its confidential members: moving member k by d moves the
-    others by -d in total. (A secondary cell gets its cuts from the LPs once it is hidden: seeding
-    every cell of every relation would make the master problem many times larger.)"""
+               required: np.ndarray, capacity: float) -> None:
+    """The cuts of one relation alone for its required members (confidential, or with a move to
+    allow): moving member k by d moves the others by -d in total. (A secondary cell gets its cuts
+    from the LPs once it is hidden: seeding every cell of every relation would make the master
+    problem many times larger.)"""
     start, end = matrix.indptr[row], matrix.indptr[row + 1]
     members, coefficients = matrix.indices[start:end], matrix.data[start:end]
     order = np.argsort(members)
     members, coefficients = members[order], coefficients[order]
     for position, cell in enumerate(members):
-        if not primary[cell]:
+        if not required[cell]:
             continue
         for direction in (1.0, -1.0):
             reduced = direction * coefficients / coefficients[position]
@@ -175,9 +197,10 @@ def _seed_cuts(cuts: _Cuts, matrix: sparse.csr_array, row: int, levels: np.ndarr
 
 
 def _component_cuts(matrix: sparse.csr_array, component: np.ndarray, levels: np.ndarray, down: np.ndarray,
-                    slack: np.ndarray, capacity: float) -> list:
-    """For each output cell of a hidden group and each direction, the attacker's LP (deviations y
-    from the true values: relations hold, published cells fixed, values >= 0) and its dual's cut."""
+                    measured: np.ndarray, capacity: float) -> list:
+    """For each measured cell of a hidden group (an output value, or a slack that must move) and each
+    direction, the attacker's LP (deviations y from the true values: relations hold, published cells
+    fixed, values >= 0) and its dual's cut."""
     rows = np.flatnonzero(abs(matrix[:, component]).sum(axis=1) > 0)
     members = np.unique(matrix[rows, :].indices)  # the group and the published cells next to it
     touched = matrix[rows, :][:, members]
@@ -185,7 +208,7 @@ def _component_cuts(matrix: sparse.csr_array, component: np.ndarray, levels: np.
     bounds = [(-down[cell], capacity) for cell in component]
     found = []
     for position, cell in enumerate(component):
-        if slack[cell]:
+        if not measured[cell]:
             continue
         for direction in (1.0, -1.0):
             objective = np.zeros(len(component))
