@@ -43,6 +43,7 @@ test: lint $(INSTALLED) $(MANIFEST) browser
 lint: $(INSTALLED) $(MANIFEST)
 	$(BIN)/ruff check pipelines demo benchmarks dbt_project/models
 	$(BIN)/mypy
+	@# any dbt start writes the home's profile, which sqlfluff's dbt templater reads
 	$(BIN)/python -m pipelines.transformation.dbt_command --version >/dev/null
 	DBT_PROFILES_DIR=$(SOVEREIGNTY_HOME)/dbt $(BIN)/sqlfluff lint dbt_project/models --processes 2
 

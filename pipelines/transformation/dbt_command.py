@@ -68,8 +68,10 @@ def write_profile(settings: Settings) -> Path:
 
 def run_dbt(settings: Settings, args: Sequence[str], **run_kwargs) -> subprocess.CompletedProcess:
     """dbt with the project of this repository and the home's profile, on the settings' warehouse."""
-    command = [DBT_EXECUTABLE, *args, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(write_profile(settings))]
-    return subprocess.run(command, **run_kwargs)
+    profiles = write_profile(settings)
+    # dbt's own options (--version, --help) take no project; its commands do
+    places = ["--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(profiles)] if args and not args[0].startswith("-") else []
+    return subprocess.run([DBT_EXECUTABLE, *args, *places], **run_kwargs)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
