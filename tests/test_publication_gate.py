@@ -280,4 +280,7 @@ def test_a_release_the_disclosure_audit_fails_is_withheld(home, capsys, monkeypa
     assert attempt["outcome"] == "blocked" and attempt["release_id"] is None
     failures = json.loads(attempt["failed_checks"])[0]
     assert failures["suite"] == "disclosure_audit"
-    assert 0.9 in {f["kwargs"]["required"] for f in failures["failed"]}  # a confidential cell among them
+    # each failure is held to the level the setting gives it: p for a confidential cell, p / 100 for
+    # a secondary one (docs/disclosure.md)
+    required = {round(f["kwargs"]["required"], 9) for f in failures["failed"]}
+    assert failures["failed"] and required <= {0.9, 0.009}, required
