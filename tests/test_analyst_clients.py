@@ -109,7 +109,7 @@ def test_make_docs_documents_the_homes_warehouse(uninterrupted, tmp_path):
     bare = {k: v for k, v in os.environ.items() if not k.startswith(("SOVEREIGNTY_", "DBT_"))}
     result = subprocess.run([DBT_EXECUTABLE, "debug", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir",
                              str(DBT_PROJECT_DIR)], env=bare, capture_output=True, text=True)
-    assert result.returncode != 0 and "did not find one" in result.stdout + result.stderr
+    assert result.returncode != 0 and "did not find one" in " ".join((result.stdout + result.stderr).split())
 
 
 def test_make_docs_without_a_warehouse_says_so(tmp_path):

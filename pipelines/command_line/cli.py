@@ -7,6 +7,7 @@ stderr and a documented exit code, never a traceback (README, "The command line"
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import json
 import os
@@ -392,8 +393,11 @@ def execute_logged(settings: Settings, job: str, plan: InboxPlan | None = None) 
     log_path = settings.home / "logs" / f"run-{datetime.now():%Y%m%dT%H%M%S}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     # dbt's progress lines go to the run's log (the dbt step writes them there); the command
-    # prints its steps as they happen and its summary after the run.
-    return execute_job(settings, job, plan, sys.stdout, log_path), log_path
+    # prints its steps as they happen and its summary after the run. Dagster writes its own
+    # internal failures (its event log on a full disk, say) straight to sys.stderr: those go to the
+    # run's log too, and the command says in one line what happened and what to do.
+    with open(log_path, "a") as log, contextlib.redirect_stderr(log):
+        return execute_job(settings, job, plan, sys.stdout, log_path), log_path
 
 
 def report_run(settings: Settings, result: dg.ExecuteInProcessResult, log_path: Path) -> int:
