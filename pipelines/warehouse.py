@@ -187,11 +187,13 @@ def current_writer(warehouse: Path) -> str | None:
 
 
 def duckdb_config(settings: Settings) -> dict[str, str | bool | int | float | list[str]]:
-    """DuckDB's settings for every connection to the warehouse: the memory and thread limits, and
-    the on-disk format, which only matters when the connection creates the file (settings.py)."""
+    """DuckDB's settings for every connection to the warehouse: the memory and thread limits, the
+    folder relative file paths start from (the raw views name their Parquet files relative to the
+    home), and the on-disk format, which only matters when the connection creates the file."""
     return {
         "memory_limit": settings.duckdb_memory_limit,
         "threads": settings.duckdb_threads,
+        "file_search_path": str(settings.home),
         "storage_compatibility_version": WAREHOUSE_STORAGE_VERSION,
     }
 

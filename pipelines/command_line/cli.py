@@ -30,6 +30,7 @@ from pipelines.defs.jobs import DBT_LOG_TAG, MAIN_JOB, PUBLISH_JOB, job_finishin
 from pipelines.ingestion.ingest import InboxError, Ingestor, NotRegularFile, kept_files, read_entry, sha256_of
 from pipelines.ingestion.periods import quarter_of
 from pipelines.ingestion.planning import InboxPlan, inbox_plan
+from pipelines.ingestion.raw_layer import RAW_FOLDER
 from pipelines.publication.attempts import record_unrecorded_release, unfinished_work
 from pipelines.publication.release import DamagedLatest, read_latest
 from pipelines.settings import Settings, SettingsError
@@ -356,7 +357,7 @@ def command_rebuild(settings: Settings) -> int:
     """A new warehouse from the kept files: re-ingest them in arrival order, build, check, publish.
 
     The kept files under processed/ and rejected/ and their order are the source of truth; the
-    old warehouse is kept aside, renamed, rather than deleted.
+    old warehouse (and its raw files) is kept aside, renamed, rather than deleted.
     """
     check_home_exists(settings)
     kept = kept_files(settings.home)
@@ -365,7 +366,8 @@ def command_rebuild(settings: Settings) -> int:
         return EXIT_FAILED
     with writer_lock(settings.warehouse):
         stamp = datetime.now().strftime("%Y%m%dT%H%M%S")
-        for path in (settings.warehouse, settings.warehouse.with_name(settings.warehouse.name + ".wal")):
+        raw_files = settings.home / RAW_FOLDER  # the old warehouse's rows; the new one writes its own
+        for path in (settings.warehouse, settings.warehouse.with_name(settings.warehouse.name + ".wal"), raw_files):
             if path.exists():
                 aside = path.with_name(f"{path.name}.before-rebuild-{stamp}")
                 path.rename(aside)

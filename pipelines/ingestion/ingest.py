@@ -1,8 +1,9 @@
 """Ingesting inbox files: once per content, every row loaded, quarantined or counted as skipped.
 
-One file is one load: its rows, quarantined rows, rule counts and audit record (with its load
-id) are written in one transaction, and only then is the file moved out of the inbox (to
-processed/ or rejected/, never deleted). A crash before the commit leaves the file in the inbox
+One file is one load: its kept rows are written as the load's raw Parquet files
+(raw_layer.py), then its quarantined rows, rule counts and audit record (with its load id) in one
+transaction, which also points the raw view at the new files; only then is the file moved out of
+the inbox (to processed/ or rejected/, never deleted). A crash before the commit leaves the file in the inbox
 to be ingested again, under the same load id; a crash between the commit and the move leaves a
 file whose load is recorded but whose kept copy is missing, and the next run finishes that move
 instead of recording a duplicate.
@@ -31,8 +32,9 @@ import duckdb
 import polars as pl
 
 from pipelines.files import write_durably
+from pipelines.ingestion import raw_layer
 from pipelines.ingestion.catalogues import load_catalogues
-from pipelines.ingestion.contracts import KINDS, RAW_METADATA_COLUMNS, RAW_SQL_TYPE, ReportKind
+from pipelines.ingestion.contracts import KINDS, ReportKind
 from pipelines.ingestion.periods import FIRST_QUARTER, parse_quarter_expr, quarter_of
 from pipelines.ingestion.readers import ROW_NUMBER, ParsedFile, RejectedFile, csv_column, read_report
 from pipelines.ingestion.validation import ValidatedFile, ValidationContext, validate
@@ -232,24 +234,16 @@ def examine(kind: ReportKind, path: Path, context: ValidationContext) -> Deliver
     return delivery
 
 
-def raw_table_ddl(kind: ReportKind) -> str:
-    columns = [f"{c.name} {RAW_SQL_TYPE[c.type]}" for c in kind.columns]
-    columns += [f"{name} {sql_type}" for name, sql_type in RAW_METADATA_COLUMNS.items()]
-    return f"create table if not exists raw.{kind.name} (\n  " + ",\n  ".join(columns) + "\n)"
-
-
-def create_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """One raw table per report kind, shaped by its contract (idempotent)."""
-    con.execute("create schema if not exists raw")
-    for kind in KINDS.values():
-        con.execute(raw_table_ddl(kind))
-
-
 class Ingestor:
     """Ingests the pending files of one home into one open warehouse connection."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection, home: Path, today: date | None = None):
-        create_raw_tables(con)  # what the ingestor appends to, and what validation looks up
+        # The raw views are what validation looks up and dbt reads: a warehouse from before the
+        # raw layer moves its tables out once, a killed load's files go, and the views are set.
+        con.execute("create schema if not exists raw")
+        raw_layer.move_tables_to_files(con, home)
+        raw_layer.remove_uncommitted(con, home)
+        raw_layer.refresh_views(con, home)
         self.con = con
         self.home = home
         self.today = today or date.today()
@@ -428,7 +422,7 @@ class Ingestor:
 
         def write(load_id: int) -> None:
             result.load_id = load_id
-            self.insert_rows(kind, load_id, name, delivery.started, validated.loaded)
+            self.write_rows(kind, load_id, name, delivery.started, validated.loaded)
             self.insert_quarantine(kind, load_id, name, validated.quarantined)
             self.insert_rule_results(kind, load_id, validated, parsed)
             self.insert_load(
@@ -442,24 +436,21 @@ class Ingestor:
                 delimiter=parsed.delimiter,
                 extra_columns=parsed.extra_columns,
             )
+            raw_layer.refresh_views(self.con, self.home, [kind])  # the view lists this load's files
 
         load_id = self.in_transaction(write)
         self.move(delivery, self.stored_path("processed", kind.name, load_id, delivery))
         return result
 
-    def insert_rows(self, kind: ReportKind, load_id: int, file_name: str, at: datetime, rows: pl.DataFrame) -> None:
+    def write_rows(self, kind: ReportKind, load_id: int, file_name: str, at: datetime, rows: pl.DataFrame) -> None:
+        """The load's kept rows as its raw files (pipelines/ingestion/raw_layer.py)."""
         if rows.is_empty():
             return
-        casts = [f"cast({c.name} as {RAW_SQL_TYPE[c.type]})" for c in kind.columns]
-        self.con.register("incoming_rows", rows.to_arrow())
-        try:
-            self.con.execute(
-                f"insert into raw.{kind.name} select {', '.join(casts)}, ?, ?, {ROW_NUMBER}, ?, _soft_flags "
-                "from incoming_rows",
-                [load_id, file_name, at],
-            )
-        finally:
-            self.con.unregister("incoming_rows")
+        raw_layer.write_load(self.home, kind, rows.with_columns(
+            _load_id=pl.lit(load_id, dtype=pl.Int64),
+            _source_file=pl.lit(file_name, dtype=pl.String),
+            _ingested_at=pl.lit(at, dtype=pl.Datetime("us")),
+        ))
 
     def insert_quarantine(self, kind: ReportKind, load_id: int, file_name: str, rows: pl.DataFrame) -> None:
         if rows.is_empty():

@@ -169,17 +169,24 @@ def read_csv(kind: ReportKind, content: bytes) -> ParsedFile:
 def field_counts(source: io.BytesIO, text: str, delimiter: str) -> pl.Series:
     """Fields in each record (0 for a blank line), counted as the CSV reader splits them.
 
-    Without quotes a record is a line, and Polars counts the delimiters of every line at once;
-    a quoted field may hold delimiters and line breaks, so then Python's csv module splits it.
+    While every line holds whole quoted fields (an even number of quotes) a record is a line, and
+    Polars counts the delimiters outside quotes of every line at once; a quoted field that holds
+    a line break makes Python's csv module split the file instead.
     """
-    if '"' not in text:
-        source.seek(0)
-        lines = pl.read_csv(source, separator="\x1f", quote_char=None, has_header=False, infer_schema=False,
-                            raise_if_empty=False, truncate_ragged_lines=True)
-        if lines.width == 0:
-            return pl.Series(FIELD_COUNT, [], dtype=pl.Int64)
-        line = lines.to_series()
-        return (line.str.count_matches(delimiter, literal=True).cast(pl.Int64) + 1).fill_null(0).alias(FIELD_COUNT)
+    source.seek(0)
+    lines = pl.read_csv(source, separator="\x1f", quote_char=None, has_header=False, infer_schema=False,
+                        raise_if_empty=False, truncate_ragged_lines=True)
+    if lines.width == 0:
+        return pl.Series(FIELD_COUNT, [], dtype=pl.Int64)
+    line = lines.to_series()
+    if '"' in text:
+        if (line.str.count_matches('"', literal=True) % 2 == 1).any():
+            return python_field_counts(text, delimiter)
+        line = line.str.replace_all('"[^"]*"', "")  # a doubled quote inside a field is two such runs
+    return (line.str.count_matches(delimiter, literal=True).cast(pl.Int64) + 1).fill_null(0).alias(FIELD_COUNT)
+
+
+def python_field_counts(text: str, delimiter: str) -> pl.Series:
     records = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     return pl.Series(FIELD_COUNT, [len(record) for record in records], dtype=pl.Int64)
 

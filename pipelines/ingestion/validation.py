@@ -76,8 +76,17 @@ def parse_code(column: str, cell: pl.Expr) -> pl.Expr:
     return cell
 
 
-def typed_value(kind: ReportKind, column: str) -> pl.Expr:
-    """The parsed value of a column (null where the cell is empty or does not parse)."""
+def parsed_once_per_text(cells: pl.Series, parse) -> pl.Expr:
+    """parse(cells) computed for each distinct text once and spread back over the rows: a file
+    names a few quarters in up to millions of rows, and parsing a quarter takes four regexes."""
+    distinct = cells.unique().drop_nulls()
+    parsed = distinct.to_frame().select(parse(pl.col(cells.name))).to_series()
+    return pl.col(cells.name).replace_strict(distinct, parsed, default=None, return_dtype=parsed.dtype)
+
+
+def typed_value(kind: ReportKind, column: str, cells: pl.Series) -> pl.Expr:
+    """The parsed value of a column (null where the cell is empty or does not parse); cells are
+    the column's text, for parses done once per distinct text."""
     spec = kind.column(column)
     cell = text(column)
     match spec.type:
@@ -90,7 +99,7 @@ def typed_value(kind: ReportKind, column: str) -> pl.Expr:
             value = parse_number(cell)
             return pl.when(value == value.round(0)).then(value.cast(pl.Int64, strict=False))
         case ColumnType.QUARTER:
-            return parse_quarter_expr(cell)
+            return parsed_once_per_text(cells, parse_quarter_expr)
         case ColumnType.DATE:
             return parse_date(cell)
         case ColumnType.ENUM:
@@ -239,15 +248,20 @@ def validate(kind: ReportKind, frame: pl.DataFrame, original_names: dict[str, st
     """Split a read file into loaded and quarantined rows, counting each rule's failures."""
     present = [c for c in kind.column_names if c in frame.columns]
     absent = [c for c in kind.column_names if c not in frame.columns]
-    work = frame.with_columns(
+    texts = frame.with_columns(
         *[pl.col(c).alias(TEXT_PREFIX + c) for c in present],
         *[pl.lit(None, dtype=pl.String).alias(TEXT_PREFIX + c) for c in absent],
-    ).with_columns(typed_value(kind, c).alias(c) for c in kind.column_names)
+    )
+    # Lazily, so that Polars computes an expression used several times (a number parsed for its
+    # check and its value) once, and runs the columns' expressions side by side.
+    work = texts.lazy().with_columns(
+        typed_value(kind, c, texts[TEXT_PREFIX + c]).alias(c) for c in kind.column_names
+    ).collect()
     rules = ([FIELD_COUNT_RULE] if FIELD_COUNT in frame.columns else []) + rule_list(kind, ctx)
-    broken = work.select(
+    broken = work.lazy().select(
         ROW_NUMBER,
         *[r.broken.fill_null(False).alias(r.name) for r in rules],
-    )
+    ).collect()
     counts = [(r.name, r.severity, broken.height, int(broken[r.name].sum())) for r in rules]
     work = work.with_columns(
         _reasons=names_of_broken(broken, [r for r in rules if r.severity == "hard"]),

@@ -48,7 +48,8 @@ def profile(settings: Settings) -> dict:
                     "retries": {"connect_attempts": 1 + math.ceil(math.log2(1 + settings.lock_wait_seconds))},
                     # Passed when the file is opened: a warehouse dbt creates is readable by DuckDB 1.4+ too.
                     "config_options": {"storage_compatibility_version": WAREHOUSE_STORAGE_VERSION},
-                    "settings": {"memory_limit": settings.duckdb_memory_limit},
+                    # the raw views read Parquet files named relative to the home
+                    "settings": {"memory_limit": settings.duckdb_memory_limit, "file_search_path": str(settings.home)},
                 }
             },
         }
