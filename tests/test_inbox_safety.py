@@ -100,13 +100,20 @@ def test_a_kind_folder_that_is_a_link_is_refused(warehouse, tmp_path):
     assert (elsewhere / "report.csv").read_bytes() == GOOD
 
 
-@pytest.mark.parametrize("quoted", [False, True], ids=["plain", "with_quotes"])
+QUOTED_NAMES = {  # a quoted cell holding the delimiter (and a line break: Python's csv module counts)
+    "plain": None,
+    "quoted": '"Name, with comma and ""quotes"""',
+    "quoted_line_break": '"Name, with comma\nand a line break"',
+}
+
+
+@pytest.mark.parametrize("quoted", list(QUOTED_NAMES))
 def test_csv_records_with_too_few_or_too_many_fields_are_quarantined(warehouse, quoted):
     good = csv_bytes([row("producer")]).decode()
     header, line = good.splitlines()[:2]
-    if quoted:  # a quoted cell with the delimiter and a line break: the exact reader counts fields
-        line = line.replace(line.split(",")[2], '"Name, with comma\nand a line break"', 1)
-    short = ",".join(line.split(",")[:-2]) if not quoted else line.rsplit(",", 2)[0]
+    if QUOTED_NAMES[quoted]:
+        line = line.replace(line.split(",")[2], QUOTED_NAMES[quoted], 1)
+    short = line.rsplit(",", 2)[0]
     long = line + ",surplus"
     content = "\n".join([header, line, short, long, line]) + "\n"
     deliver(warehouse.home, "producer", "ragged.csv", content.encode())
