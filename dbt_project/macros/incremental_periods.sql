@@ -11,7 +11,10 @@
     incremental: pass is_incremental() from the model (unit tests can only override macros a model
         calls directly).
 
-    Returns a query of (period, last_load_id): the quarters to build with their stamp.
+    Returns a query of (period, last_load_id): the quarters to build with their stamp. A model
+    keeps only those quarters by an inner join with it, not by `period in (select ...)` before its
+    window or aggregate: DuckDB pushes the join's filter down to the scan of the big inputs, while
+    the IN subquery made the producer models two to six times slower (docs/performance.md).
     Caveat: a change to a reference seed (a product moved to another area) is not a load; run
     with --full-refresh after changing seeds. -#}
 {% macro periods_to_build(inputs, incremental) %}

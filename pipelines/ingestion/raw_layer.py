@@ -109,9 +109,13 @@ def view_sql(home: Path, kind: ReportKind, load_ids: set[int]) -> str:
     """The raw.<kind> view over the files of the given loads (an empty, typed view when none)."""
     files = [str(relative) for load_id, relative in kind_files(home, kind) if load_id in load_ids]
     if files:
-        typed = ", ".join(f"cast({name} as {sql_type}) as {name}" for name, sql_type in raw_columns(kind).items())
+        # Only money is cast: a view column that is the file's own column lets a filter on it
+        # (a quarter) reach the Parquet reader, which then skips the other quarters' files.
+        money = {name: sql_type for name, sql_type in raw_columns(kind).items() if sql_type.startswith("DECIMAL")}
+        replaced = ", ".join(f"cast({name} as {sql_type}) as {name}" for name, sql_type in money.items())
         listed = ", ".join(f"'{name}'" for name in files)
-        return f"create or replace view raw.{kind.name} as select {typed} from read_parquet([{listed}])"
+        columns = f"* replace ({replaced})" if money else "*"
+        return f"create or replace view raw.{kind.name} as select {columns} from read_parquet([{listed}])"
     empty = ", ".join(f"cast(null as {sql_type}) as {name}" for name, sql_type in raw_columns(kind).items())
     return f"create or replace view raw.{kind.name} as select {empty} where false"
 

@@ -21,7 +21,6 @@ cell_rows as (
         case levels.level when 'product' then trade.okpd2 else trade.project_code end as code
     from {{ ref('int_trade_partner_quarter') }} as trade
     cross join levels
-    where trade.period in (select periods_to_build.period from periods_to_build)
 )
 
 select

@@ -28,7 +28,6 @@ cell_rows as (
         end as code
     from {{ ref('int_producer_quarter_outputs') }} as outputs
     cross join levels
-    where outputs.period in (select periods_to_build.period from periods_to_build)
 )
 
 select

@@ -9,7 +9,6 @@ with periods_to_build as (
 enterprises as (
     select *
     from {{ ref('int_cell_producer_quarters') }}
-    where period in (select periods_to_build.period from periods_to_build)
 )
 
 select

@@ -10,7 +10,6 @@ with periods_to_build as (
 producer as (
     select *
     from {{ ref('stg_producer') }}
-    where period in (select periods_to_build.period from periods_to_build)
 ),
 
 products as (

@@ -9,7 +9,6 @@ with periods_to_build as (
 trade as (
     select *
     from {{ ref('stg_trade') }}
-    where period in (select periods_to_build.period from periods_to_build)
 ),
 
 products as (

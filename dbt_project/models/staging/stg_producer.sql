@@ -11,14 +11,11 @@ with periods_to_build as (
     {{ periods_to_build([[source('raw', 'producer'), '_load_id']], is_incremental()) }}
 ),
 
-producer_of_periods as (
-    select *
-    from {{ source('raw', 'producer') }}
-    where period in (select periods_to_build.period from periods_to_build)
-),
-
+-- The quarters are chosen by the inner join below, after the revision window: the join's filter
+-- reaches the Parquet scan (partition key period), where `period in (select ...)` before the
+-- window made the build six times slower (docs/performance.md).
 producer as (
-    select * from {{ latest_revision('producer_of_periods', ['inn', 'period'], keep='latest_load') }} as revised
+    select * from {{ latest_revision(source('raw', 'producer'), ['inn', 'period'], keep='latest_load') }} as revised
 )
 
 select
