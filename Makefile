@@ -57,8 +57,9 @@ ui: $(INSTALLED) $(MANIFEST)
 docs: $(INSTALLED) $(MANIFEST)
 	$(BIN)/python -m pipelines.transformation.dbt_command docs generate --static --target-path $(SOVEREIGNTY_HOME)/dbt/docs
 
-# The national-scale benchmark: full run, incremental quarter and the plain DuckDB baseline
-# (benchmarks/README.md); prints a table and writes benchmarks/results/<date>.json.
+# The national-scale benchmark: full run and incremental quarter against the parse and transform
+# floors, plus the plain DuckDB baseline (benchmarks/README.md); prints a table and writes
+# benchmarks/results/<date>.json.
 bench: $(INSTALLED) $(MANIFEST)
 	$(BIN)/python benchmarks/bench.py
 
