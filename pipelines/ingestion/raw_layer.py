@@ -55,7 +55,10 @@ def raw_columns(kind: ReportKind) -> dict[str, str]:
 def load_file(kind: ReportKind, load_id: int, period: str | None) -> Path:
     """Where a load's rows (of one quarter, for a quarterly kind) are kept, relative to the home."""
     folder = Path(RAW_FOLDER) / kind.name
-    return (folder / period if kind.quarterly else folder) / f"{load_id:08d}.parquet"
+    if kind.quarterly:
+        assert period is not None, "a quarterly kind's rows are kept per quarter"
+        folder = folder / period
+    return folder / f"{load_id:08d}.parquet"
 
 
 def kind_files(home: Path, kind: ReportKind) -> list[tuple[int, Path]]:
