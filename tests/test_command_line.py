@@ -43,7 +43,7 @@ def test_a_run_shows_each_step_and_closes_with_the_published_figures(uninterrupt
     assert len(rejected) == 1  # one line per rejected file, once
     (checks,) = [line for line in lines if line.startswith("Checks: ")]
     passed, ran = int(checks.split()[1]), int(checks.split()[3])
-    assert ran > passed > 100 and "FAILED" not in checks  # dbt tests and GX suites passed; the
+    assert ran - passed == 1 and passed > 60 and "FAILED" not in checks  # dbt tests and GX suites passed; the
     assert "warnings: high_severity_signals" in checks  # demo's planted changes raise the alert check
 
     # The terminal shows what stakeholders see: a suppressed index is 'c', never its value.

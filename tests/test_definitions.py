@@ -9,11 +9,12 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from pipelines.transformation.dbt_project import dbt_project
 from pipelines.defs.definitions import build_definitions
 from pipelines.defs.jobs import PARTITION_RANGE_END_TAG, PARTITION_RANGE_START_TAG, partition_range_tags
+from pipelines.defs.transformation import DBT_TESTS_CHECK, DataTest, SovereigntyTranslator, model_check_results
 from pipelines.ingestion.planning import inbox_plan
 from pipelines.settings import DEFAULT_FIRST_PARTITION, Settings, SettingsError
+from pipelines.transformation.dbt_project import dbt_project
 from tests.reports import csv_bytes, deliver, row
 
 
@@ -130,37 +131,81 @@ def test_a_partitioned_run_ingests_the_pending_files(home):
     assert materialization.metadata["rows_loaded"].value == 1
 
 
-def test_every_dbt_data_test_is_an_asset_check(home):
-    """Singular tests that read several models name the one they guard (meta.dagster.ref)."""
+def dbt_tests_checks(defs: dg.Definitions) -> dict[dg.AssetKey, dg.AssetCheckSpec]:
+    return {spec.asset_key: spec for checks in defs.assets for spec in getattr(checks, "check_specs", [])
+            if spec.name == DBT_TESTS_CHECK}
+
+
+def test_every_dbt_data_test_belongs_to_its_models_one_check(home):
+    """One check per model holds its tests (singular tests that read several models name the one
+    they guard: meta.dagster.ref), so a run reports some 50 results, not 500."""
     manifest = json.loads(Path(dbt_project().manifest_path).read_text())
-    tests = {node["name"] for node in manifest["nodes"].values() if node["resource_type"] == "test"}
-    checks = {key.name for key in build_definitions(Settings.from_env()).resolve_asset_graph().asset_check_keys}
-    assert len(tests) > 400
-    assert tests <= checks
+    tests = {unique_id for unique_id, node in manifest["nodes"].items() if node["resource_type"] == "test"}
+    checks = dbt_tests_checks(build_definitions(Settings.from_env()))
+    covered = SovereigntyTranslator().data_tests(manifest, dbt_project())
+    assert len(tests) > 400 and set(covered) == tests
+    assert {test.asset_key for test in covered.values()} == set(checks)
+    assert 40 < len(checks) < 80
 
 
-def test_dbt_checks_have_readable_names(home):
+def test_dbt_tests_have_readable_names(home):
     """dbt names a test with arguments after them (between_product_independence_import_hhi__1__0,
-    bounds reversed): each such test is named in its YAML instead, after what it checks."""
-    defs = build_definitions(Settings.from_env())
-    names = [spec.key.name for checks in defs.assets for spec in getattr(checks, "check_specs", [])]
+    bounds reversed): each such test is named in its YAML instead, after what it checks; the
+    model's check lists them by these names."""
+    manifest = json.loads(Path(dbt_project().manifest_path).read_text())
+    names = [node["name"] for node in manifest["nodes"].values() if node["resource_type"] == "test"]
     generated = re.compile(r"__|^(accepted_values|relationships|between|unique_combination|expression_is_true)_")
     assert len(names) > 400 and [name for name in names if generated.search(name)] == []
-    assert {"product_independence_import_hhi_between_0_and_1", "area_independence_one_row_per_period_project_code",
-            "product_independence_output_value_at_least_0", "not_null_product_independence_okpd2"} <= set(names)
+    description = dbt_tests_checks(build_definitions(Settings.from_env()))[
+        dg.AssetKey(["marts", "product_independence"])].description
+    for name in ("product_independence_import_hhi_between_0_and_1", "product_independence_output_value_at_least_0",
+                 "not_null_product_independence_okpd2", "product_independence_one_row_per_period_okpd2"):
+        assert f"- `{name}`: " in description
 
 
 def test_every_check_job_sensor_and_schedule_is_described(home):
-    """The UI shows these descriptions; a dbt test's says in words what its generated name encodes."""
+    """The UI shows these descriptions; a model's dbt check says in words what each test checks."""
     defs = build_definitions(Settings.from_env())
-    specs = {spec.key.name: spec for checks in [*defs.assets, *defs.asset_checks] for spec in getattr(checks, "check_specs", [])}
-    assert len(specs) > 400 and [name for name, spec in specs.items() if not spec.description] == []
-    assert specs["not_null_product_independence_okpd2"].description == "`okpd2` is never NULL in marts.product_independence."
-    assert specs["product_independence_quarter_in_1_2_3_4"].description == (
-        "`quarter` in marts.product_independence takes only the values 1, 2, 3, 4.")
-    assert specs["product_independence_okpd2_exists_in_products"].description == (
-        "Every `okpd2` of marts.product_independence exists as `okpd2` in products.")
-    assert "does not withhold the release" in specs["reports_for_areas_before_they_exist"].description
+    specs = [spec for checks in [*defs.assets, *defs.asset_checks] for spec in getattr(checks, "check_specs", [])]
+    assert len(specs) > 50 and [spec.key for spec in specs if not spec.description] == []
+    description = dbt_tests_checks(defs)[dg.AssetKey(["marts", "product_independence"])].description
+    assert description.startswith("The ") and "dbt data tests of marts.product_independence" in description
+    for sentence in ("`okpd2` is never NULL in marts.product_independence.",
+                     "`quarter` in marts.product_independence takes only the values 1, 2, 3, 4.",
+                     "Every `okpd2` of marts.product_independence exists as `okpd2` in products."):
+        assert sentence in description
+    assert any("reports_for_areas_before_they_exist`: " in spec.description and "does not withhold the release"
+               in spec.description for spec in dbt_tests_checks(defs).values())
     for definition in (defs.resolve_job_def("sovereignty_run"), defs.resolve_job_def("sovereignty_publish"),
                        defs.resolve_sensor_def("inbox_arrivals"), defs.resolve_schedule_def("nightly_run")):
         assert definition.description, definition.name
+
+
+def test_a_models_test_results_make_one_check_result_naming_the_failing_tests():
+    """dbt's per-test outcomes become one result per model: an error-severity failure fails it, a
+    warn-severity one only warns, and the failing tests are listed; unselected checks get none."""
+    product, area = dg.AssetKey(["marts", "product_independence"]), dg.AssetKey(["marts", "area_independence"])
+    tests = {
+        "test.a": DataTest("a_not_null", product, "`a` is never NULL."),
+        "test.b": DataTest("b_between_0_and_1", product, "`b` is between 0 and 1."),
+        "test.c": DataTest("c_warns", area, "`c` warns."),
+        "test.d": DataTest("d_passes", area, "`d` passes."),
+    }
+
+    def outcome(unique_id: str, status: str, failures: int = 0) -> dict:
+        return {"node_info": {"unique_id": unique_id, "node_status": status}, "num_failures": failures}
+
+    outcomes = [outcome("test.a", "pass"), outcome("test.b", "fail", 3), outcome("test.c", "warn", 1),
+                outcome("test.d", "pass"), outcome("test.elsewhere", "fail", 9)]
+    selected = {dg.AssetCheckKey(product, DBT_TESTS_CHECK), dg.AssetCheckKey(area, DBT_TESTS_CHECK)}
+    results = {r.asset_key: r for r in model_check_results(outcomes, tests, selected)}
+
+    assert not results[product].passed and results[product].severity == dg.AssetCheckSeverity.ERROR
+    assert results[product].metadata["tests_run"].value == 2 and results[product].metadata["tests_failed"].value == 1
+    assert results[product].metadata["failing_tests"].value == [
+        {"test": "b_between_0_and_1", "checks": "`b` is between 0 and 1.", "status": "fail", "failing_rows": 3}]
+    assert not results[area].passed and results[area].severity == dg.AssetCheckSeverity.WARN
+    only_area = list(model_check_results(outcomes, tests, {dg.AssetCheckKey(area, DBT_TESTS_CHECK)}))
+    assert [r.asset_key for r in only_area] == [area]
+    passing = list(model_check_results([outcome("test.a", "pass"), outcome("test.b", "pass")], tests, selected))
+    assert [(r.passed, r.metadata["failing_tests"].value) for r in passing] == [(True, [])]

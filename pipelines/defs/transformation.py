@@ -1,13 +1,16 @@
-"""Every dbt model, seed and snapshot as a Dagster asset; dbt tests as asset checks."""
+"""Every dbt model, seed and snapshot as a Dagster asset; each model's dbt tests as one asset check."""
 
 import contextlib
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+from dagster_dbt.asset_utils import get_asset_check_key_for_test
 
 from pipelines.defs.jobs import DBT_LOG_TAG
 from pipelines.settings import Settings
@@ -36,30 +39,92 @@ class SovereigntyTranslator(DagsterDbtTranslator):
 
     def get_asset_check_spec(self, asset_spec: dg.AssetSpec, manifest: Mapping[str, Any], unique_id: str,
                              project: DbtProject | None) -> dg.AssetCheckSpec | None:
-        """Each dbt test as a check that says in words what it checks.
+        """Every dbt data test of a model in one check, `dbt_tests`, whose description lists the
+        tests in words and whose result names the failing ones (model_check_results).
 
-        The name stays dbt's test name: dagster-dbt (0.29) keys a check by it both here and when
-        it matches dbt's test results to checks (get_asset_check_key_for_test), so a check renamed
-        here would never receive its result. Readable names are therefore given in the YAML: a
-        test with arguments has its own `name:` (product_independence_quarter_in_1_2_3_4, where
-        dbt would write accepted_values_product_independence_quarter__False__1__2__3__4), the
-        others keep dbt's test_model_column (not_null_product_independence_okpd2). The
-        description says the same as a sentence, with the severity, or is the test's own
-        description (singular tests are described in dbt_project/tests/singular_tests.yml)."""
+        Why one check per model: a check per test made each run write two Dagster events for
+        each of about 500 tests (some 15 s of every run at national scale, docs/performance.md)
+        and showed a mart's page as forty checks nobody reads one by one. dagster-dbt asks for a
+        spec per test; all tests of a model get the same one, so the asset has one check. Its
+        own matching of test results to checks goes by test name, so the dbt step reports the
+        results itself (warehouse_models)."""
         spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
         if spec is None:
             return None
-        test = manifest["nodes"][unique_id]
-        description = test.get("description") or describe_generic_test(test, asset_spec.key.to_user_string())
-        if test.get("config", {}).get("severity", "error").lower() == "warn":
-            description += " A failure is a warning: it does not withhold the release."
+        tests = [test for test in self.data_tests(manifest, project).values() if test.asset_key == spec.asset_key]
+        table = spec.asset_key.to_user_string().replace("/", ".")
+        lines = "\n".join(f"- `{test.name}`: {test.sentence}" for test in sorted(tests, key=lambda t: t.name))
         return dg.AssetCheckSpec(
-            name=spec.name,
+            name=DBT_TESTS_CHECK,
             asset=spec.asset_key,
-            description=description,
-            additional_deps=spec.additional_deps,
-            metadata=spec.metadata,
-            blocking=spec.blocking,
+            description=(f"The {len(tests)} dbt data tests of {table}, run as the model is built. The check fails when "
+                         "a test of severity error fails (the build then stops, and nothing is published), and warns "
+                         f"when only tests of severity warn fail; its result lists the failing tests.\n\n{lines}"),
+        )
+
+    def data_tests(self, manifest: Mapping[str, Any], project: DbtProject | None) -> dict[str, "DataTest"]:
+        """Every data test of the manifest by unique id, with the asset it checks (dagster-dbt's
+        rule: the test's model, or the model its meta.dagster.ref names); worked out once."""
+        if self._data_tests is None or self._data_tests[0] is not manifest:
+            tests = {}
+            for unique_id, node in manifest["nodes"].items():
+                check_key = get_asset_check_key_for_test(manifest, self, unique_id, project)
+                if node["resource_type"] == "test" and check_key is not None:
+                    tests[unique_id] = DataTest(node["name"], check_key.asset_key, describe_test(node, check_key.asset_key))
+            self._data_tests = (manifest, tests)
+        return self._data_tests[1]
+
+    _data_tests: tuple[Mapping[str, Any], dict[str, "DataTest"]] | None = None
+
+
+@dataclass(frozen=True)
+class DataTest:
+    name: str
+    asset_key: dg.AssetKey
+    sentence: str  # what it checks, in words
+
+
+DBT_TESTS_CHECK = "dbt_tests"
+
+
+def describe_test(test: Mapping[str, Any], asset_key: dg.AssetKey) -> str:
+    """A test in words: its own description (singular tests: dbt_project/tests/singular_tests.yml)
+    or its generic test's sentence, with its severity when a failure only warns."""
+    sentence = test.get("description") or describe_generic_test(test, asset_key.to_user_string())
+    if test.get("config", {}).get("severity", "error").lower() == "warn":
+        sentence += " A failure is a warning: it does not withhold the release."
+    return sentence
+
+
+def model_check_results(outcomes: list[dict], tests: Mapping[str, DataTest],
+                        selected: AbstractSet[dg.AssetCheckKey]) -> Iterator[dg.AssetCheckResult]:
+    """dbt's test results (LogTestResult events' data) as one result per model's `dbt_tests`
+    check: passed when every test passed, of error severity when a failing test is (dbt's status
+    fail or error; warn is a warning), with the failing tests (name, what it checks, status,
+    failing rows) in its metadata."""
+    by_asset: dict[dg.AssetKey, list[tuple[DataTest, dict]]] = {}
+    for outcome in outcomes:
+        test = tests.get(outcome["node_info"]["unique_id"])
+        if test is not None:
+            by_asset.setdefault(test.asset_key, []).append((test, outcome))
+    for asset_key, found in by_asset.items():
+        if dg.AssetCheckKey(asset_key, DBT_TESTS_CHECK) not in selected:
+            continue
+        failing = [(test, outcome) for test, outcome in found if outcome["node_info"]["node_status"] != "pass"]
+        yield dg.AssetCheckResult(
+            asset_key=asset_key,
+            check_name=DBT_TESTS_CHECK,
+            passed=not failing,
+            severity=(dg.AssetCheckSeverity.WARN if all(o["node_info"]["node_status"] == "warn" for _, o in failing)
+                      else dg.AssetCheckSeverity.ERROR),
+            metadata={
+                "tests_run": len(found),
+                "tests_failed": len(failing),
+                "failing_tests": dg.MetadataValue.json(sorted(
+                    ({"test": test.name, "checks": test.sentence, "status": outcome["node_info"]["node_status"],
+                      "failing_rows": outcome.get("num_failures")} for test, outcome in failing),
+                    key=lambda failure: failure["test"])),
+            },
         )
 
 
@@ -103,8 +168,9 @@ def dbt_resource(settings: Settings) -> dg.ResourceDefinition:
 
 def dbt_warehouse_assets(settings: Settings) -> dg.AssetsDefinition:
     project = dbt_project()
+    translator = SovereigntyTranslator()
 
-    @dbt_assets(manifest=project.manifest_path, project=project, dagster_dbt_translator=SovereigntyTranslator())
+    @dbt_assets(manifest=project.manifest_path, project=project, dagster_dbt_translator=translator)
     def warehouse_models(context: dg.AssetExecutionContext, dbt: dg.ResourceParam[DbtCliResource]):
         """`dbt build` of the selected models: seeds, models and their tests, in dependency order.
 
@@ -122,9 +188,24 @@ def dbt_warehouse_assets(settings: Settings) -> dg.AssetsDefinition:
         # one `sovereignty run` names, or one per run) and the step's events to Dagster.
         log_path = Path(context.run.tags.get(DBT_LOG_TAG) or settings.home / "logs" / f"dbt-{context.run.run_id}.log")
         log_path.parent.mkdir(parents=True, exist_ok=True)
+        outcomes: list[dict] = []  # dbt's test results, reported per model once dbt ends
         try:
             with open(log_path, "a") as log, contextlib.redirect_stdout(log):
-                yield from dbt.cli(args, context=context, target_path=settings.home / "dbt" / "target").stream()
+                invocation = dbt.cli(args, context=context, target_path=settings.home / "dbt" / "target")
+                try:
+                    for event in invocation.stream_raw_events():
+                        if event.is_result_event and event.raw_event["info"]["name"] == "LogTestResult":
+                            outcomes.append(event.raw_event["data"])
+                        else:
+                            yield from event.to_default_asset_events(
+                                manifest=invocation.manifest, dagster_dbt_translator=translator, context=context,
+                                target_path=invocation.target_path, project=project)
+                except Exception:  # a failing test stopped the build: its check says which
+                    yield from model_check_results(outcomes, translator.data_tests(invocation.manifest, project),
+                                                   context.selected_asset_check_keys)
+                    raise
+                yield from model_check_results(outcomes, translator.data_tests(invocation.manifest, project),
+                                               context.selected_asset_check_keys)
         except BaseException:
             with writing(settings) as con:
                 finish_build(con, build_id, "failed")
