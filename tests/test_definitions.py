@@ -9,6 +9,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from pipelines.command_line.cli import check_label
 from pipelines.defs.definitions import build_definitions
 from pipelines.defs.jobs import PARTITION_RANGE_END_TAG, PARTITION_RANGE_START_TAG, partition_range_tags
 from pipelines.defs.transformation import DBT_TESTS_CHECK, DataTest, SovereigntyTranslator, model_check_results
@@ -209,3 +210,13 @@ def test_a_models_test_results_make_one_check_result_naming_the_failing_tests():
     assert [r.asset_key for r in only_area] == [area]
     passing = list(model_check_results([outcome("test.a", "pass"), outcome("test.b", "pass")], tests, selected))
     assert [(r.passed, r.metadata["failing_tests"].value) for r in passing] == [(True, [])]
+
+
+def test_the_run_summary_names_a_failing_dbt_check_by_its_model_and_tests():
+    failing = dg.AssetCheckEvaluation(
+        asset_key=dg.AssetKey(["marts", "product_independence"]), check_name=DBT_TESTS_CHECK, passed=False,
+        metadata={"failing_tests": dg.MetadataValue.json([{"test": "a_not_null"}, {"test": "b_between_0_and_1"}])})
+    assert check_label(failing) == "dbt tests of product_independence (a_not_null, b_between_0_and_1)"
+    gx = dg.AssetCheckEvaluation(asset_key=dg.AssetKey(["marts", "product_independence"]),
+                                 check_name="gx_product_independence", passed=False)
+    assert check_label(gx) == "gx_product_independence"

@@ -27,6 +27,7 @@ import polars as pl
 
 from pipelines.command_line.progress import DBT_STEP, RunDisplay, RunWatcher
 from pipelines.defs.jobs import DBT_LOG_TAG, MAIN_JOB, PUBLISH_JOB, job_finishing, partition_range_tags
+from pipelines.defs.transformation import DBT_TESTS_CHECK
 from pipelines.ingestion.ingest import InboxError, Ingestor, NotRegularFile, kept_files, read_entry, sha256_of
 from pipelines.ingestion.periods import quarter_of
 from pipelines.ingestion.planning import InboxPlan, inbox_plan
@@ -211,11 +212,20 @@ def print_checks(result: dg.ExecuteInProcessResult) -> None:
     if not evaluations:
         return
     unmet = [e for e in evaluations if not e.passed]
-    failed = sorted(e.check_name for e in unmet if e.severity == dg.AssetCheckSeverity.ERROR)
-    warned = sorted(e.check_name for e in unmet if e.severity != dg.AssetCheckSeverity.ERROR)
+    failed = sorted(check_label(e) for e in unmet if e.severity == dg.AssetCheckSeverity.ERROR)
+    warned = sorted(check_label(e) for e in unmet if e.severity != dg.AssetCheckSeverity.ERROR)
     print(f"\nChecks: {len(evaluations) - len(unmet)} of {len(evaluations)} passed"
           + (f"; warnings: {', '.join(warned)}" if warned else "")
           + (f"; FAILED: {', '.join(failed)}" if failed else ""))
+
+
+def check_label(evaluation: dg.AssetCheckEvaluation) -> str:
+    """A check as the summary names it: a model's dbt check by its model and failing tests."""
+    if evaluation.check_name != DBT_TESTS_CHECK:
+        return evaluation.check_name
+    failing = evaluation.metadata.get("failing_tests")
+    failures: list[dict] = failing.value if isinstance(failing, dg.JsonMetadataValue) else []  # type: ignore[assignment]
+    return f"dbt tests of {evaluation.asset_key.path[-1]} ({', '.join(failure['test'] for failure in failures)})"
 
 
 def print_warnings(con: duckdb.DuckDBPyConnection) -> None:
