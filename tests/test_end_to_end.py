@@ -9,6 +9,7 @@ by calling the code under test. The whole pipeline runs once, through `sovereign
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import re
 import shutil
@@ -21,6 +22,7 @@ import pytest
 from pipelines.command_line.cli import main
 from pipelines.transformation.dbt_command import run_dbt
 from pipelines.settings import Settings
+from pipelines.transformation.dbt_project import dbt_project
 from tests.conftest import TODAY
 from tests.reports import csv_bytes, deliver, row
 
@@ -263,6 +265,19 @@ def test_every_required_mart_is_there_with_every_column_documented_in_the_wareho
         "select table_name || '.' || column_name from duckdb_columns() where schema_name = 'marts' and coalesce(comment, '') = ''"
     ).fetchall()
     assert undocumented == []
+
+
+def test_every_incremental_model_declares_exactly_its_columns(marts):
+    """What lets a run rebuild an incremental model whose columns a new version changed
+    (builds.drop_reshaped_incremental_tables): its YAML lists every column of its table."""
+    manifest = json.loads(Path(dbt_project().manifest_path).read_text())
+    incremental = [node for node in manifest["nodes"].values()
+                   if node["resource_type"] == "model" and node["config"].get("materialized") == "incremental"]
+    assert len(incremental) > 10
+    for node in incremental:
+        columns = {c for (c,) in marts.execute("select column_name from duckdb_columns() where schema_name = ? "
+                                               "and table_name = ?", [node["schema"], node["name"]]).fetchall()}
+        assert columns == set(node["columns"]), node["name"]
 
 
 def test_every_dbt_unit_test_passes(marts, tmp_path):

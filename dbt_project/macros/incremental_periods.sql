@@ -1,4 +1,4 @@
-{#- Incremental quarterly models: which quarters to (re)build.
+{#- Incremental quarterly (and yearly) models: which quarters (years) to (re)build.
 
     Every quarterly model stamps each row with last_load_id, the newest load any of its inputs'
     rows for that quarter came from. raw is append-only and _load_id increases with arrival, so a
@@ -7,9 +7,12 @@
     delete+insert on period replaces every row of the quarter, so rows that a revision removed
     (a product an enterprise no longer reports) disappear too.
 
-    inputs: list of [relation, load id column] pairs, each relation with a period column.
+    inputs: list of [relation, load id column] pairs, each relation with a column named grain.
     incremental: pass is_incremental() from the model (unit tests can only override macros a model
         calls directly).
+    grain: 'period' (quarterly models) or 'year' (a yearly model over stamped quarterly inputs: a
+        year changed exactly when one of its quarters was rebuilt, since a rebuilt quarter's stamp
+        is a load newer than every stamp the yearly model recorded).
 
     Returns a query of (period, last_load_id): the quarters to build with their stamp. A model
     keeps only those quarters by an inner join with it, not by `period in (select ...)` before its
@@ -17,44 +20,45 @@
     the IN subquery made the producer models two to six times slower (docs/performance.md).
     Caveat: a change to a reference seed (a product moved to another area) is not a load; run
     with --full-refresh after changing seeds. -#}
-{% macro periods_to_build(inputs, incremental) %}
-    select input_loads.period, input_loads.last_load_id
+{% macro periods_to_build(inputs, incremental, grain='period') %}
+    select input_loads.{{ grain }}, input_loads.last_load_id
     from (
-        select all_inputs.period, max(all_inputs.load_id) as last_load_id
+        select all_inputs.{{ grain }}, max(all_inputs.load_id) as last_load_id
         from (
             {%- for relation, load_id_column in inputs %}
-            select period, {{ load_id_column }} as load_id from {{ relation }}
+            select {{ grain }}, {{ load_id_column }} as load_id from {{ relation }}
             {%- if not loop.last %}
             union all
             {%- endif %}
             {%- endfor %}
         ) as all_inputs
-        group by all_inputs.period
+        group by all_inputs.{{ grain }}
     ) as input_loads
     {%- if incremental %}
     left join (
-        select period, max(last_load_id) as last_load_id
+        select {{ grain }}, max(last_load_id) as last_load_id
         from {{ this }}
-        group by period
+        group by {{ grain }}
     ) as built
-        on built.period = input_loads.period
-    where built.period is null
+        on built.{{ grain }} = input_loads.{{ grain }}
+    where built.{{ grain }} is null
         or input_loads.last_load_id > built.last_load_id
     {%- endif %}
 {% endmacro %}
 
 
-{#- The config every quarterly incremental model uses: {{ config(**quarterly_incremental_config()) }}.
-    DuckDB: delete+insert on period (every row of a rebuilt quarter is replaced).
-    Spark: the same effect is insert_overwrite of the period partitions (dbt-spark has no
+{#- The config every incremental model uses: {{ config(**incremental_config('period')) }} for a
+    quarterly model, incremental_config('year') for a yearly one.
+    DuckDB: delete+insert on the grain (every row of a rebuilt quarter or year is replaced).
+    Spark: the same effect is insert_overwrite of the grain's partitions (dbt-spark has no
     delete+insert). on_schema_change='fail': a changed column list needs --full-refresh rather
     than old quarters silently keeping NULLs in a new column. -#}
-{% macro quarterly_incremental_config() %}
+{% macro incremental_config(grain) %}
     {%- if target.type == 'spark' or target.type == 'databricks' -%}
         {{ return({
             'materialized': 'incremental',
             'incremental_strategy': 'insert_overwrite',
-            'partition_by': ['period'],
+            'partition_by': [grain],
             'file_format': 'delta',
             'on_schema_change': 'fail',
         }) }}
@@ -62,7 +66,7 @@
         {{ return({
             'materialized': 'incremental',
             'incremental_strategy': 'delete+insert',
-            'unique_key': 'period',
+            'unique_key': grain,
             'on_schema_change': 'fail',
         }) }}
     {%- endif -%}

@@ -1,6 +1,7 @@
 """Every dbt model, seed and snapshot as a Dagster asset; each model's dbt tests as one asset check."""
 
 import contextlib
+import json
 import re
 from collections.abc import Iterator, Mapping
 from collections.abc import Set as AbstractSet
@@ -14,7 +15,7 @@ from dagster_dbt.asset_utils import get_asset_check_key_for_test
 
 from pipelines.defs.jobs import DBT_LOG_TAG
 from pipelines.settings import Settings
-from pipelines.transformation.builds import finish_build, start_build
+from pipelines.transformation.builds import drop_reshaped_incremental_tables, finish_build, start_build
 from pipelines.transformation.dbt_command import DBT_EXECUTABLE, write_profile
 from pipelines.transformation.dbt_project import dbt_project
 from pipelines.warehouse import writing
@@ -180,6 +181,8 @@ def dbt_warehouse_assets(settings: Settings) -> dg.AssetsDefinition:
         hold, which is what publication checks (a killed build stays 'started')."""
         with writing(settings) as con:
             build_id = start_build(con, context.run.run_id)
+            for table in drop_reshaped_incremental_tables(con, json.loads(Path(project.manifest_path).read_text())):
+                context.log.info(f"{table}: its columns changed in this version; built whole again")
         # Unit tests check the SQL, not the data: the test suite runs them, production runs skip
         # them. One target folder per home (not dagster-dbt's folder per run) keeps dbt's partial
         # parse state, so a run after the first re-parses only what changed.

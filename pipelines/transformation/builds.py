@@ -6,6 +6,9 @@ Only a build that finished names the state the marts hold; a build whose process
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import duckdb
 
 from pipelines.warehouse import ingested_state, utc_now
@@ -21,3 +24,25 @@ def start_build(con: duckdb.DuckDBPyConnection, run_id: str) -> int:
 
 def finish_build(con: duckdb.DuckDBPyConnection, build_id: int, outcome: str) -> None:
     con.execute("update audit.builds set outcome = ?, finished_at = ? where build_id = ?", [outcome, utc_now(), build_id])
+
+
+def drop_reshaped_incremental_tables(con: duckdb.DuckDBPyConnection, manifest: Mapping[str, Any]) -> list[str]:
+    """Drop the table of each incremental model whose columns are not the ones its YAML declares
+    now (a new version added or renamed one), so that the build makes it whole again; the tables
+    dropped, as schema.name.
+
+    An incremental build only adds the rebuilt quarters (years) to the table it finds; with a
+    changed column list it would stop (on_schema_change='fail'), and a home kept over an upgrade
+    would need a full rebuild by hand. Every incremental model declares all its columns
+    (tests/test_definitions.py), so a difference means the model changed."""
+    dropped = []
+    for node in manifest["nodes"].values():
+        if node["resource_type"] != "model" or node["config"].get("materialized") != "incremental":
+            continue
+        found = {name for (name,) in con.execute(
+            "select column_name from information_schema.columns where table_schema = ? and table_name = ?",
+            [node["schema"], node["name"]]).fetchall()}
+        if found and found != set(node["columns"]):
+            con.execute(f'drop table "{node["schema"]}"."{node["name"]}"')
+            dropped.append(f"{node['schema']}.{node['name']}")
+    return dropped

@@ -1,4 +1,4 @@
-{{ config(**quarterly_incremental_config()) }}
+{{ config(**incremental_config('period')) }}
 
 -- Customs flows per partner country and quarter of every cell that reports on them: the product
 -- (level 'product', code okpd2) and its priority area (level 'area', code project_code, the

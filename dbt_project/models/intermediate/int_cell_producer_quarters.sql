@@ -1,4 +1,4 @@
-{{ config(**quarterly_incremental_config()) }}
+{{ config(**incremental_config('period')) }}
 
 -- Each enterprise's quarterly figures in every cell that reports on it: its product (level
 -- 'product', code okpd2), the product's priority area (level 'area', code project_code) and the

@@ -1,4 +1,4 @@
-{{ config(**quarterly_incremental_config()) }}
+{{ config(**incremental_config('period')) }}
 
 -- Producer figures per cell (product, area, or area in a region; see int_cell_producer_quarters)
 -- and quarter. Only cells with producer rows appear.

@@ -1,7 +1,14 @@
+{{ config(**incremental_config('year')) }}
+
 -- Producer figures per cell (product, area, or area in a region; see int_cell_producer_quarters)
 -- and year: an enterprise's quarters are summed first, so producer_count and
 -- top_producer_output_value are taken on its yearly output. Only cells with producer rows appear.
-with enterprises as (
+-- Incremental by year: a run after one new quarter rebuilds only that quarter's year.
+with years_to_build as (
+    {{ periods_to_build([[ref('int_cell_producer_quarters'), 'last_load_id']], is_incremental(), grain='year') }}
+),
+
+enterprises as (
     select
         level,
         code,
@@ -29,10 +36,14 @@ select
     cast(sum(enterprises.rnd_expenses) as decimal(18, 3)) as rnd_expenses,
     -- metrics.md: distinct inn with output_value > 0
     cast(count(case when enterprises.output_value > 0 then enterprises.inn end) as integer) as producer_count,
-    cast(max(enterprises.output_value) as decimal(18, 3)) as top_producer_output_value
+    cast(max(enterprises.output_value) as decimal(18, 3)) as top_producer_output_value,
+    years_to_build.last_load_id
 from enterprises
+inner join years_to_build
+    on enterprises.year = years_to_build.year
 group by
     enterprises.level,
     enterprises.code,
     enterprises.project_code,
-    enterprises.year
+    enterprises.year,
+    years_to_build.last_load_id

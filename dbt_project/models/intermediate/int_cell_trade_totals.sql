@@ -1,4 +1,4 @@
-{{ config(**quarterly_incremental_config()) }}
+{{ config(**incremental_config('period')) }}
 
 -- Customs figures per cell (product or area; see int_cell_partner_quarters) and quarter, with
 -- the partner concentration. Only quarters with a trade file appear.

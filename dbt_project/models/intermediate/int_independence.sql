@@ -1,4 +1,4 @@
-{{ config(**quarterly_incremental_config()) }}
+{{ config(**incremental_config('period')) }}
 
 -- Import independence (metrics.md section 1) per product and per priority area (level and code
 -- as in int_products_and_areas) and quarter: the flows, then the ratios taken on them. An area's

@@ -1,4 +1,4 @@
-{{ config(**quarterly_incremental_config()) }}
+{{ config(**incremental_config('period')) }}
 
 -- One row per enterprise, product, region and quarter: the enterprise's report rows summed (a
 -- file may carry the same enterprise and product twice; both rows count, inputs.md). The grain

@@ -1,4 +1,4 @@
-{{ config(**quarterly_incremental_config()) }}
+{{ config(**incremental_config('period')) }}
 
 -- Customs imports and exports per product, partner country and quarter. Only quarters that have a
 -- trade file appear, so the distinct periods here are the quarters with a trade file.

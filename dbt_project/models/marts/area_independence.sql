@@ -1,4 +1,4 @@
-{{ config(**quarterly_incremental_config()) }}
+{{ config(**incremental_config('period')) }}
 
 -- Import independence per priority area and quarter (metrics.md section 1; computed in
 -- int_independence on the sums over the area's products); strategic_dependencies counts the

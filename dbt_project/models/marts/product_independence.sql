@@ -1,4 +1,4 @@
-{{ config(**quarterly_incremental_config()) }}
+{{ config(**incremental_config('period')) }}
 
 -- Import independence per product and quarter (metrics.md section 1; computed in
 -- int_independence), with the strategic-dependency flag. Yearly rows: product_independence_yearly.

@@ -1,4 +1,4 @@
-{{ config(**quarterly_incremental_config()) }}
+{{ config(**incremental_config('period')) }}
 
 -- Regional development per region, priority area and quarter (metrics.md section 3): the regional
 -- report's figures and the output of the enterprises producing the area's products in the

@@ -1,4 +1,4 @@
-{{ config(**quarterly_incremental_config()) }}
+{{ config(**incremental_config('period')) }}
 
 -- Enterprise production reports in force: for each (inn, period) every row of the latest load
 -- that reported that enterprise and quarter (a revision replaces the whole report).
