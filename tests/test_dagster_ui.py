@@ -135,7 +135,7 @@ def test_a_check_shows_its_result_and_its_data_docs_link(dagster_ui, page):
     # the model's dbt tests are one check, its description saying what each test checks
     page.goto(dagster_ui + "/assets/marts/product_independence?view=checks&checkDetail=dbt_tests")
     page.get_by_text("Evaluation result").wait_for()
-    assert page.get_by_text("dbt data tests of marts.product_independence", exact=False).first.is_visible()
+    page.get_by_text("dbt data tests of marts.product_independence", exact=False).first.wait_for()
 
 
 def test_a_partition_can_be_launched(dagster_ui, ui_home, page):

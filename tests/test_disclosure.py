@@ -1117,7 +1117,8 @@ def demo_home(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def demo_warehouse(demo_home):
-    con = duckdb.connect(str(demo_home / "warehouse.duckdb"), read_only=True)
+    # raw.producer (read for the enterprises' names) is a view of Parquet files under the home
+    con = duckdb.connect(str(demo_home / "warehouse.duckdb"), read_only=True, config={"file_search_path": str(demo_home)})
     assert all(con.execute(f"select count(*) from marts.{name}").fetchall()[0][0] for name in PUBLISHED)
     yield con
     con.close()
