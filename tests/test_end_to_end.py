@@ -287,6 +287,7 @@ def test_every_dbt_unit_test_passes(marts, tmp_path):
     source = Path(marts.execute("select path from duckdb_databases() where database_name = current_database()").fetchone()[0])
     settings = dataclasses.replace(Settings.from_env(), home=tmp_path)
     shutil.copy2(source, settings.warehouse)
+    shutil.copytree(source.parent / "raw", tmp_path / "raw")  # the raw views' files, named relative to the home
     result = run_dbt(settings, ["test", "--select", "test_type:unit", "--target-path", str(tmp_path / "target")],
                      capture_output=True, text=True)
     assert result.returncode == 0, result.stdout[-5000:]
