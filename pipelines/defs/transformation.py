@@ -7,7 +7,7 @@ from collections.abc import Iterator, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO, TypeVar
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
@@ -19,6 +19,8 @@ from pipelines.transformation.builds import drop_reshaped_incremental_tables, fi
 from pipelines.transformation.dbt_command import DBT_EXECUTABLE, write_profile
 from pipelines.transformation.dbt_project import dbt_project
 from pipelines.warehouse import writing
+
+T = TypeVar("T")
 
 
 class SovereigntyTranslator(DagsterDbtTranslator):
@@ -155,6 +157,20 @@ def describe_generic_test(test: Mapping[str, Any], table: str) -> str:
     return f"dbt test {test['name']} on {table}: it fails when its query returns rows."
 
 
+def echoed_to(log: TextIO, events: Iterator[T]) -> Iterator[T]:
+    """The events, with what dagster-dbt echoes to sys.stdout while producing each going to log.
+
+    stdout is redirected only while the next event is made, never while the step is suspended at
+    a yield: if Dagster stops the step there (its event log on a full disk), stdout stays the
+    terminal's instead of a log file that can no longer be written."""
+    while True:
+        with contextlib.redirect_stdout(log):
+            event = next(events, None)
+        if event is None:
+            return
+        yield event
+
+
 def dbt_resource(settings: Settings) -> dg.ResourceDefinition:
     """dbt on this home's warehouse. Made when a run starts, not when the definitions load: its
     profile is then written from the settings (dbt_command.py), so loading the definitions writes
@@ -193,10 +209,10 @@ def dbt_warehouse_assets(settings: Settings) -> dg.AssetsDefinition:
         log_path.parent.mkdir(parents=True, exist_ok=True)
         outcomes: list[dict] = []  # dbt's test results, reported per model once dbt ends
         try:
-            with open(log_path, "a") as log, contextlib.redirect_stdout(log):
+            with open(log_path, "a", buffering=1) as log:
                 invocation = dbt.cli(args, context=context, target_path=settings.home / "dbt" / "target")
                 try:
-                    for event in invocation.stream_raw_events():
+                    for event in echoed_to(log, invocation.stream_raw_events()):
                         if event.is_result_event and event.raw_event["info"]["name"] == "LogTestResult":
                             outcomes.append(event.raw_event["data"])
                         else:
