@@ -3,8 +3,8 @@
 One file is one load: its kept rows are written as the load's raw Parquet files
 (raw_layer.py), then its quarantined rows, rule counts and audit record (with its load id) in one
 transaction, which also points the raw view at the new files; only then is the file moved out of
-the inbox (to processed/ or rejected/, never deleted). A crash before the commit leaves the file in the inbox
-to be ingested again, under the same load id; a crash between the commit and the move leaves a
+the inbox (to processed/ or rejected/, never deleted). A crash before the commit leaves the file
+in the inbox to be ingested again, under the same load id; a crash between the commit and the move leaves a
 file whose load is recorded but whose kept copy is missing, and the next run finishes that move
 instead of recording a duplicate.
 

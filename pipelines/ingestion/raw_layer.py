@@ -101,9 +101,14 @@ def remove_files(home: Path, kind: ReportKind, load_ids: set[int]) -> None:
             (home / relative).unlink()
 
 
+def committed_loads(con: duckdb.DuckDBPyConnection) -> set[int]:
+    """The loads whose rows count: committed, with status loaded (this transaction's too)."""
+    return {load_id for (load_id,) in con.execute("select load_id from audit.loads where status = 'loaded'").fetchall()}
+
+
 def remove_uncommitted(con: duckdb.DuckDBPyConnection, home: Path) -> None:
     """Delete raw files whose load never committed (a run killed between writing and committing)."""
-    committed = {load_id for (load_id,) in con.execute("select load_id from audit.loads where status = 'loaded'").fetchall()}
+    committed = committed_loads(con)
     for kind in KINDS.values():
         remove_files(home, kind, {load_id for load_id, _ in kind_files(home, kind)} - committed)
 
@@ -126,7 +131,7 @@ def view_sql(home: Path, kind: ReportKind, load_ids: set[int]) -> str:
 def refresh_views(con: duckdb.DuckDBPyConnection, home: Path, kinds: list[ReportKind] | None = None) -> None:
     """Point the raw views at the files of the loads committed so far (and of the load being
     committed in this transaction, whose audit record is already inserted)."""
-    loaded = {load_id for (load_id,) in con.execute("select load_id from audit.loads where status = 'loaded'").fetchall()}
+    loaded = committed_loads(con)
     for kind in kinds or list(KINDS.values()):
         con.execute(view_sql(home, kind, loaded))
 

@@ -130,7 +130,8 @@ def utf8_source(content: bytes, text: str, encoding: str) -> io.BytesIO:
 
 def detect_delimiter(text: str) -> str:
     """';' or ',' by which splits the header line into more cells (quotes respected)."""
-    first_line = text.split("\n", 1)[0]
+    end = text.find("\n")
+    first_line = text if end < 0 else text[:end]  # split() would copy the whole rest of the file
     unquoted = re.sub(r'"[^"]*"', "", first_line)
     return ";" if unquoted.count(";") >= unquoted.count(",") and ";" in unquoted else ","
 

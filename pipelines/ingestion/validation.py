@@ -8,6 +8,7 @@ them all.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
@@ -76,7 +77,7 @@ def parse_code(column: str, cell: pl.Expr) -> pl.Expr:
     return cell
 
 
-def parsed_once_per_text(cells: pl.Series, parse) -> pl.Expr:
+def parsed_once_per_text(cells: pl.Series, parse: Callable[[pl.Expr], pl.Expr]) -> pl.Expr:
     """parse(cells) computed for each distinct text once and spread back over the rows: a file
     names a few quarters in up to millions of rows, and parsing a quarter takes four regexes."""
     distinct = cells.unique().drop_nulls()

@@ -34,7 +34,7 @@ def drop_reshaped_incremental_tables(con: duckdb.DuckDBPyConnection, manifest: M
     An incremental build only adds the rebuilt quarters (years) to the table it finds; with a
     changed column list it would stop (on_schema_change='fail'), and a home kept over an upgrade
     would need a full rebuild by hand. Every incremental model declares all its columns
-    (tests/test_definitions.py), so a difference means the model changed."""
+    (tests/test_end_to_end.py), so a difference means the model changed."""
     dropped = []
     for node in manifest["nodes"].values():
         if node["resource_type"] != "model" or node["config"].get("materialized") != "incremental":
