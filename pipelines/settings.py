@@ -6,7 +6,6 @@ installation; tests use a temporary one.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from datetime import date
@@ -46,6 +45,16 @@ DEFAULT_PROTECTION = 0.10
 DEFAULT_SOLVER_TIME_LIMIT = 120.0
 # Where `make ui` serves the Dagster UI: Dagster's own default port.
 DEFAULT_UI_PORT = 3000
+# The engine that builds and checks the marts (docs/scaling.md): DuckDB in this process, the
+# embedded default, or Spark, for volumes one machine cannot hold. Ingestion is the same on both.
+ENGINES = ("duckdb", "spark")
+DEFAULT_ENGINE = "duckdb"
+# Spark's master: a local Spark in the run's own process (any machine with Java 17), or a
+# cluster's URL (spark://host:7077, yarn, k8s://https://host:443).
+DEFAULT_SPARK_MASTER = "local[*]"
+# Memory of the Spark driver (the JVM of local Spark): with the run's own Python it stays within
+# the 4 GiB budget of a 2-core machine.
+DEFAULT_SPARK_DRIVER_MEMORY = "2g"
 
 
 class SettingsError(ValueError):
@@ -93,10 +102,18 @@ class Settings:
     # Thresholds of the early-warning marts, EARLY_WARNING_DEFAULTS with the environment's overrides.
     early_warning: dict[str, float] = field(default_factory=lambda: dict(EARLY_WARNING_DEFAULTS))
     first_partition: str = DEFAULT_FIRST_PARTITION  # a quarter label, '2024-Q1'
+    engine: str = DEFAULT_ENGINE  # one of ENGINES
+    spark_master: str = DEFAULT_SPARK_MASTER
+    spark_driver_memory: str = DEFAULT_SPARK_DRIVER_MEMORY
 
     @property
     def warehouse(self) -> Path:
         return self.home / "warehouse.duckdb"
+
+    @property
+    def spark_home(self) -> Path:
+        """The Spark engine's state: its tables (warehouse/) and their catalogue (metastore/)."""
+        return self.home / "spark"
 
     @property
     def dagster_home(self) -> Path:
@@ -134,11 +151,10 @@ class Settings:
                 for name, default in EARLY_WARNING_DEFAULTS.items()
             },
             first_partition=env_setting("SOVEREIGNTY_FIRST_PARTITION", DEFAULT_FIRST_PARTITION, quarter),
+            engine=env_setting("SOVEREIGNTY_ENGINE", DEFAULT_ENGINE, ENGINE),
+            spark_master=env_setting("SOVEREIGNTY_SPARK_MASTER", DEFAULT_SPARK_MASTER, str),
+            spark_driver_memory=env_setting("SOVEREIGNTY_SPARK_DRIVER_MEMORY", DEFAULT_SPARK_DRIVER_MEMORY, MEMORY),
         )
-
-    def dbt_vars(self) -> list[str]:
-        """The --vars argument of dbt build: the settings dbt models read with var()."""
-        return ["--vars", json.dumps({"early_warning": self.early_warning}, sort_keys=True)]
 
 
 def checked(parse, valid, meaning: str):
@@ -159,6 +175,9 @@ NON_NEGATIVE = checked(float, lambda value: value >= 0, "a number of 0 or more")
 POSITIVE_SECONDS = checked(float, lambda value: value > 0, "a number of seconds above 0")
 SHARE = checked(float, lambda value: 0 < value <= 1, "a share above 0 and at most 1")
 PROTECTION = checked(float, lambda value: 0 <= value < 1, "a share from 0 up to (not including) 1")
+ENGINE = checked(str.lower, lambda value: value in ENGINES, "one of " + ", ".join(ENGINES))
+# JVM memory sizes as Spark takes them: 2g, 2048m
+MEMORY = checked(str.lower, lambda value: value[:-1].isdigit() and value[-1] in "kmgt", "a size like 2g or 2048m")
 
 
 def quarter(text: str) -> str:

@@ -51,15 +51,17 @@
     quarterly model, incremental_config('year') for a yearly one.
     DuckDB: delete+insert on the grain (every row of a rebuilt quarter or year is replaced).
     Spark: the same effect is insert_overwrite of the grain's partitions (dbt-spark has no
-    delete+insert). on_schema_change='fail': a changed column list needs --full-refresh rather
-    than old quarters silently keeping NULLs in a new column. -#}
+    delete+insert) in plain Parquet tables: merge would need Delta or Iceberg. partition_by is
+    what makes the overwrite replace only the rebuilt partitions (without it a failed insert
+    leaves the table empty). on_schema_change='fail': a changed column list needs --full-refresh
+    rather than old quarters silently keeping NULLs in a new column. -#}
 {% macro incremental_config(grain) %}
-    {%- if target.type == 'spark' or target.type == 'databricks' -%}
+    {%- if target.type == 'spark' -%}
         {{ return({
             'materialized': 'incremental',
             'incremental_strategy': 'insert_overwrite',
             'partition_by': [grain],
-            'file_format': 'delta',
+            'file_format': 'parquet',
             'on_schema_change': 'fail',
         }) }}
     {%- else -%}

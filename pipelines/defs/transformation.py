@@ -16,7 +16,7 @@ from dagster_dbt.asset_utils import get_asset_check_key_for_test
 from pipelines.defs.jobs import DBT_LOG_TAG
 from pipelines.settings import Settings
 from pipelines.transformation.builds import drop_reshaped_incremental_tables, finish_build, start_build
-from pipelines.transformation.dbt_command import DBT_EXECUTABLE, write_profile
+from pipelines.transformation.dbt_command import DBT_EXECUTABLE, dbt_vars, write_profile
 from pipelines.transformation.dbt_project import dbt_project
 from pipelines.warehouse import writing
 
@@ -202,7 +202,7 @@ def dbt_warehouse_assets(settings: Settings) -> dg.AssetsDefinition:
         # Unit tests check the SQL, not the data: the test suite runs them, production runs skip
         # them. One target folder per home (not dagster-dbt's folder per run) keeps dbt's partial
         # parse state, so a run after the first re-parses only what changed.
-        args = ["build", "--exclude-resource-type", "unit_test", *settings.dbt_vars()]
+        args = ["build", "--exclude-resource-type", "unit_test", *dbt_vars(settings)]
         # dagster-dbt echoes every dbt line to sys.stdout; here they go to the run's dbt log (the
         # one `sovereignty run` names, or one per run) and the step's events to Dagster.
         log_path = Path(context.run.tags.get(DBT_LOG_TAG) or settings.home / "logs" / f"dbt-{context.run.run_id}.log")

@@ -11,6 +11,7 @@ run half-way (dbt-duckdb opens the file for writing).
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import shutil
@@ -22,6 +23,7 @@ from pathlib import Path
 import yaml
 
 from pipelines.settings import DBT_PROFILE, DBT_PROJECT_DIR, WAREHOUSE_STORAGE_VERSION, Settings, SettingsError
+from pipelines.transformation import spark
 from pipelines.warehouse import WarehouseBusyError, writer_lock
 
 # dbt-core is installed in the same environment as this package; use that dbt even when the
@@ -31,14 +33,17 @@ DBT_EXECUTABLE = str(_BESIDE_PYTHON) if _BESIDE_PYTHON.exists() else (shutil.whi
 
 # dbt commands that read only the project's files, never the warehouse.
 OFFLINE_COMMANDS = {"parse", "deps", "clean", "debug", "--version"}
+# dbt commands that take --vars (and run the on-run-start hook or read var()).
+COMMANDS_WITH_VARS = {"build", "run", "test", "seed", "snapshot", "compile", "show", "docs", "run-operation", "parse"}
 
 
 def profile(settings: Settings) -> dict:
     """dbt's profile for the settings' warehouse, with the limits every other connection has."""
     return {
         DBT_PROFILE: {
-            "target": "duckdb",
+            "target": settings.engine,  # the output of the same name below
             "outputs": {
+                "spark": spark.dbt_output(settings),
                 "duckdb": {
                     "type": "duckdb",
                     "path": str(settings.warehouse),
@@ -54,6 +59,15 @@ def profile(settings: Settings) -> dict:
             },
         }
     }
+
+
+def dbt_vars(settings: Settings) -> list[str]:
+    """The --vars argument of a dbt command: the settings dbt models read with var(), and on Spark
+    the folders it reads the ingestion's files from."""
+    values: dict = {"early_warning": settings.early_warning}
+    if settings.engine == "spark":
+        values["file_sources"] = spark.file_sources(settings)
+    return ["--vars", json.dumps(values, sort_keys=True)]
 
 
 def write_profile(settings: Settings) -> Path:
@@ -72,7 +86,8 @@ def run_dbt(settings: Settings, args: Sequence[str], **run_kwargs) -> subprocess
     profiles = write_profile(settings)
     # dbt's own options (--version, --help) take no project; its commands do
     places = ["--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(profiles)] if args and not args[0].startswith("-") else []
-    return subprocess.run([DBT_EXECUTABLE, *args, *places], **run_kwargs)
+    variables = dbt_vars(settings) if args and args[0] in COMMANDS_WITH_VARS and "--vars" not in args else []
+    return subprocess.run([DBT_EXECUTABLE, *args, *places, *variables], **run_kwargs)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
