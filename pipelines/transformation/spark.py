@@ -59,6 +59,8 @@ def session_conf(settings: Settings) -> dict[str, str]:
         "spark.sql.session.timeZone": "UTC",
         # A rebuilt quarter replaces that quarter's partition only (incremental models).
         "spark.sql.sources.partitionOverwriteMode": "dynamic",
+        # Timestamps in Parquet as DuckDB and Polars read them (Spark's default is the legacy INT96).
+        "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
         # No web UI: a run needs no port, and two runs on one machine do not compete for 4040.
         "spark.ui.enabled": "false",
     }
