@@ -111,3 +111,24 @@ def copy_audit_tables(con: duckdb.DuckDBPyConnection, settings: Settings) -> Non
         staging = folder / f".{table}.parquet.{os.getpid()}"
         con.execute(f"copy (select * from audit.{table}) to '{staging}' (format parquet)")
         os.replace(staging, folder / f"{table}.parquet")
+
+
+def table_folder(settings: Settings, relation: str) -> Path:
+    """The folder of a table dbt built on Spark ('marts.area_leadership'): Spark keeps a managed
+    table of database d as <warehouse>/d.db/<table>/, Parquet files with one sub-folder per
+    partition (period=2025-Q1) for the incremental models."""
+    schema, name = relation.split(".")
+    return settings.spark_home / "warehouse" / f"{schema}.db" / name
+
+
+def reading_session(settings: Settings):
+    """A Spark session in this process for reading tables by their folders (checks, publication).
+
+    It keeps no catalogue (in-memory): Hive's catalogue in the home is an embedded database that
+    only one process may open, and dbt's process opens it during every build."""
+    from pyspark.sql import SparkSession  # Spark's client loads only on the Spark engine
+
+    builder = SparkSession.builder
+    for key, value in session_conf(settings).items():
+        builder = builder.config(key, value)
+    return builder.config("spark.sql.catalogImplementation", "in-memory").getOrCreate()
