@@ -114,6 +114,7 @@ AUDIT_DDL = (
   finished_at timestamp,           -- NULL while it runs, and for ever when its process was killed
   outcome varchar not null         -- started, succeeded, failed
 )""",
+    "alter table audit.builds add column if not exists engine varchar",  # what built it: 'spark 4.1.4'
 )
 
 

@@ -15,6 +15,7 @@ from dagster_dbt.asset_utils import get_asset_check_key_for_test
 
 from pipelines.defs.jobs import DBT_LOG_TAG
 from pipelines.settings import Settings
+from pipelines.transformation import spark
 from pipelines.transformation.builds import drop_reshaped_incremental_tables, finish_build, start_build
 from pipelines.transformation.dbt_command import DBT_EXECUTABLE, dbt_vars, write_profile
 from pipelines.transformation.dbt_project import dbt_project
@@ -196,9 +197,12 @@ def dbt_warehouse_assets(settings: Settings) -> dg.AssetsDefinition:
         ingested state it started from; only a build that finished names the state the marts
         hold, which is what publication checks (a killed build stays 'started')."""
         with writing(settings) as con:
-            build_id = start_build(con, context.run.run_id)
-            for table in drop_reshaped_incremental_tables(con, json.loads(Path(project.manifest_path).read_text())):
-                context.log.info(f"{table}: its columns changed in this version; built whole again")
+            build_id = start_build(con, context.run.run_id, settings.engine)
+            if settings.engine == "spark":
+                spark.prepare_build(con, settings)
+            else:
+                for table in drop_reshaped_incremental_tables(con, json.loads(Path(project.manifest_path).read_text())):
+                    context.log.info(f"{table}: its columns changed in this version; built whole again")
         # Unit tests check the SQL, not the data: the test suite runs them, production runs skip
         # them. One target folder per home (not dagster-dbt's folder per run) keeps dbt's partial
         # parse state, so a run after the first re-parses only what changed.
@@ -230,6 +234,8 @@ def dbt_warehouse_assets(settings: Settings) -> dg.AssetsDefinition:
                 finish_build(con, build_id, "failed")
             raise
         with writing(settings) as con:
+            if settings.engine == "spark":  # the warehouse's views of what Spark built
+                spark.expose_tables(con, settings, invocation.manifest)
             finish_build(con, build_id, "succeeded")
 
     return warehouse_models

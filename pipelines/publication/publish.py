@@ -58,6 +58,12 @@ def code_version() -> str:
     return commit.stdout.strip() + ("+changes" if dirty.stdout.strip() else "")
 
 
+def build_engine(con: duckdb.DuckDBPyConnection, build_id: int) -> str | None:
+    """The engine (and its version) that built the marts: 'spark 4.1.4' (None before engines were recorded)."""
+    (engine,) = con.execute("select engine from audit.builds where build_id = ?", [build_id]).fetchall()[0]
+    return engine
+
+
 def included_loads(con: duckdb.DuckDBPyConnection) -> list[dict]:
     """The loads a release is built from. File names are left out: senders put INNs in them."""
     rows = con.execute(
@@ -148,7 +154,7 @@ def publish(con: duckdb.DuckDBPyConnection, settings: Settings, run_id: str, blo
             "created_at": created_at,
             "run_id": run_id,
             # what the marts were built from: the build and the newest load it covered
-            "build": {"build_id": build_id, "ingested_state": ingested_state(con)},
+            "build": {"build_id": build_id, "ingested_state": ingested_state(con), "engine": build_engine(con, build_id)},
             "code_version": code_version(),
             "disclosure": disclosure_summary(policy, suppression, audit),
             "loads": included_loads(con),

@@ -7,6 +7,7 @@ Only a build that finished names the state the marts hold; a build whose process
 from __future__ import annotations
 
 from collections.abc import Mapping
+from importlib.metadata import version
 from typing import Any
 
 import duckdb
@@ -14,12 +15,17 @@ import duckdb
 from pipelines.warehouse import ingested_state, utc_now
 
 
-def start_build(con: duckdb.DuckDBPyConnection, run_id: str) -> int:
+def start_build(con: duckdb.DuckDBPyConnection, run_id: str, engine: str) -> int:
     return con.execute(
-        "insert into audit.builds (build_id, run_id, ingested_state, started_at, outcome) "
-        "values (nextval('audit.build_id_seq'), ?, ?, ?, 'started') returning build_id",
-        [run_id, ingested_state(con), utc_now()],
+        "insert into audit.builds (build_id, run_id, ingested_state, started_at, outcome, engine) "
+        "values (nextval('audit.build_id_seq'), ?, ?, ?, 'started', ?) returning build_id",
+        [run_id, ingested_state(con), utc_now(), engine_version(engine)],
     ).fetchall()[0][0]
+
+
+def engine_version(engine: str) -> str:
+    """The engine and the version of its library in this environment: 'duckdb 2.0.1', 'spark 4.1.4'."""
+    return f"{engine} {version('pyspark' if engine == 'spark' else 'duckdb')}"
 
 
 def finish_build(con: duckdb.DuckDBPyConnection, build_id: int, outcome: str) -> None:

@@ -17,12 +17,14 @@ from `file_sources` (the dbt var the on-run-start hook register_file_sources rea
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
 from pipelines.ingestion.contracts import KINDS
-from pipelines.ingestion.raw_layer import RAW_FOLDER, raw_columns
+from pipelines.ingestion.raw_layer import RAW_FOLDER, raw_columns, remove_uncommitted
 from pipelines.settings import Settings
 
 # Spark's type of each column type the raw files hold (money is a double in the files; the
@@ -36,6 +38,9 @@ SPARK_FILE_TYPE = {
     "TIMESTAMP": "timestamp",
     "VARCHAR[]": "array<string>",
 }
+# Spark's own log: errors only on the console (its warnings about the local machine, such as the
+# host name or the missing native Hadoop library, are not a user's concern).
+SPARK_LOG_CONFIG = Path(__file__).with_name("spark-log4j2.properties")
 # The audit tables the dbt project reads as sources (dbt_project/models/staging/sources.yml).
 AUDIT_SOURCES = ("loads", "rule_results")
 # Shuffle partitions of a local build: Spark's default of 200 makes every aggregate of the demo
@@ -54,15 +59,17 @@ def session_conf(settings: Settings) -> dict[str, str]:
         # Hive's catalogue in the home rather than ./metastore_db of whatever folder a command
         # started in; derby.log goes there too.
         "spark.hadoop.javax.jdo.option.ConnectionURL": f"jdbc:derby:;databaseName={spark_home / 'metastore'};create=true",
-        "spark.driver.extraJavaOptions": f"-Dderby.system.home={spark_home}",
+        "spark.driver.extraJavaOptions": f"-Dderby.system.home={spark_home} -Dlog4j2.configurationFile={SPARK_LOG_CONFIG}",
         # Timestamps are read and written as UTC, as DuckDB's are: no shift by the machine's zone.
         "spark.sql.session.timeZone": "UTC",
         # A rebuilt quarter replaces that quarter's partition only (incremental models).
         "spark.sql.sources.partitionOverwriteMode": "dynamic",
         # Timestamps in Parquet as DuckDB and Polars read them (Spark's default is the legacy INT96).
         "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
-        # No web UI: a run needs no port, and two runs on one machine do not compete for 4040.
+        # No web UI: a run needs no port, and two runs on one machine do not compete for 4040;
+        # no progress bars in the run's log, and Spark's own log at warnings and errors only.
         "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",
     }
     if settings.spark_master.startswith("local"):
         conf["spark.sql.shuffle.partitions"] = str(LOCAL_SHUFFLE_PARTITIONS)
@@ -132,3 +139,56 @@ def reading_session(settings: Settings):
     for key, value in session_conf(settings).items():
         builder = builder.config(key, value)
     return builder.config("spark.sql.catalogImplementation", "in-memory").getOrCreate()
+
+
+def prepare_build(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
+    """Before a build on Spark: the raw folders hold only committed loads' files (a load killed
+    before its commit left some), every kind has its folder, and the audit copies are current."""
+    remove_uncommitted(con, settings.home)
+    for name in KINDS:
+        (settings.home / RAW_FOLDER / name).mkdir(parents=True, exist_ok=True)
+    copy_audit_tables(con, settings)
+
+
+def expose_tables(con: duckdb.DuckDBPyConnection, settings: Settings, manifest: Mapping[str, Any]) -> list[str]:
+    """After a build on Spark: every table it built is a view of the same name in the DuckDB
+    warehouse over the table's Parquet files, so publication, `sovereignty sql` and an analyst's
+    DuckDB client read Spark's marts as they read DuckDB's. The relations exposed, as schema.name."""
+    exposed = []
+    for node in manifest["nodes"].values():
+        if node["resource_type"] not in ("model", "seed") or node["config"].get("materialized") == "ephemeral":
+            continue
+        relation = f"{node['schema']}.{node['name']}"
+        con.execute(f"create schema if not exists {node['schema']}")
+        if (node["schema"], node["name"]) in duckdb_tables(con):
+            con.execute(f"drop table {relation}")  # the home was built by DuckDB before
+        con.execute(f"create or replace view {relation} as {folder_query(settings, relation, node)}")
+        exposed.append(relation)
+    return exposed
+
+
+def duckdb_tables(con: duckdb.DuckDBPyConnection) -> set[tuple[str, str]]:
+    return set(con.execute("select schema_name, table_name from duckdb_tables()").fetchall())
+
+
+def folder_query(settings: Settings, relation: str, node: Mapping[str, Any]) -> str:
+    """DuckDB's query of a Spark table's files. A partitioned table's columns are put back in the
+    model's order and types: Spark writes partition columns last, as folder names (text)."""
+    folder = table_folder(settings, relation)
+    declared = {name: column.get("data_type") for name, column in node["columns"].items()}
+    partitions = node["config"].get("partition_by") or []
+    if isinstance(partitions, str):
+        partitions = [partitions]
+    if not any(folder.rglob("*.parquet")):
+        # a partitioned table without rows has no files: an empty view with the declared columns
+        empty = ", ".join(f"cast(null as {data_type or 'varchar'}) as {name}" for name, data_type in declared.items())
+        return f"select {empty} where false"
+    files = f"'{folder.relative_to(settings.home)}/**/*.parquet'"
+    source = f"read_parquet({files}, hive_partitioning = {'true' if partitions else 'false'}, hive_types_autocast = false)"
+    if not partitions:
+        return f"select * from {source}"
+    # a partitioned (incremental) model declares all its columns (tests/test_end_to_end.py)
+    columns = ", ".join(
+        f"cast({name} as {declared[name]}) as {name}" if name in partitions and declared[name] else name for name in declared
+    )
+    return f"select {columns} from {source}"
