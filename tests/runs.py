@@ -19,14 +19,14 @@ import duckdb
 from tests.conftest import TODAY
 
 
-def environment(home: Path) -> dict[str, str]:
-    """This process's environment with the home and the pinned date of the demo."""
-    return {**os.environ, "SOVEREIGNTY_HOME": str(home), "SOVEREIGNTY_TODAY": TODAY.isoformat()}
+def environment(home: Path, engine: str = "duckdb") -> dict[str, str]:
+    """This process's environment with the home, the engine and the pinned date of the demo."""
+    return {**os.environ, "SOVEREIGNTY_HOME": str(home), "SOVEREIGNTY_TODAY": TODAY.isoformat(), "SOVEREIGNTY_ENGINE": engine}
 
 
-def sovereignty(home: Path, *args: str) -> subprocess.CompletedProcess:
+def sovereignty(home: Path, *args: str, engine: str = "duckdb") -> subprocess.CompletedProcess:
     """The real command in a process of its own, its output captured."""
-    return subprocess.run([sys.executable, "-m", "pipelines.command_line.cli", *args], env=environment(home),
+    return subprocess.run([sys.executable, "-m", "pipelines.command_line.cli", *args], env=environment(home, engine),
                           capture_output=True, text=True, timeout=900)
 
 
