@@ -10,7 +10,9 @@ On the same files and in one run, it measures:
                 leadership aggregates in plain DuckDB SQL on the rows the full run kept;
   baseline      benchmarks/baseline.py: one hand-written DuckDB SQL script computing the
                 independence and leadership marts from the same files as `full` (a correctness
-                cross-check kept for comparison; the ratios that count are to the floors).
+                cross-check kept for comparison; the ratios that count are to the floors);
+  spark full    `SOVEREIGNTY_ENGINE=spark sovereignty run` on the files of `full`, in a home of its
+                own: the same pipeline with a local Spark building and checking the marts.
 For each: wall time and the peak resident memory of the whole process tree (every process the
 stage started, summed, sampled every 50 ms); a floor's seconds are the work itself, timed inside
 its process. Ingestion throughput per input format comes from the full run's audit.loads, and the
@@ -201,6 +203,7 @@ def print_table(result: dict) -> None:
         shown = f"{target:>9.2f}   {'yes' if met else 'NO'}" if target is not None else ""
         print(f"{name:<37}{value:>8.3f}{shown}")
     print("\nfull run by stage (s):  " + ", ".join(f"{k} {v}" for k, v in result["full_run_steps"].items()))
+    print("spark full run by stage (s):  " + ", ".join(f"{k} {v}" for k, v in result["spark_full_run_steps"].items()))
     print("\ningestion   files        rows      MB   seconds     rows/s    MB/s")
     for fmt in result["ingestion_throughput"]:
         print(f"{fmt['format']:<10}{fmt['files']:>6}{fmt['rows']:>12}{fmt['mb']:>8}{fmt['seconds']:>10}"
@@ -236,16 +239,24 @@ def main() -> int:
     stages["baseline"] = measure("baseline", baseline, environment(scratch), scratch / "baseline.log")
     stages["parse floor"] = measure_floor("parse floor", [*floors, "parse", "--inbox", baseline_inbox], scratch)
     stages["transform floor"] = transform
+    # The Spark engine on the same files (issue #14): a full run in a home of its own.
+    spark_home = scratch / "spark-home"
+    link_into(source, earlier, spark_home / "inbox")
+    stages["spark full"] = measure("spark full", sovereignty, {**environment(spark_home), "SOVEREIGNTY_ENGINE": "spark"},
+                                   scratch / "spark-full.log")
+    spark_steps = step_seconds(spark_home)
 
     full, incremental, base = (stages[s]["seconds"] for s in ("full", "incremental", "baseline"))
     parse_floor, transform_floor = stages["parse floor"]["work_seconds"], stages["transform floor"]["work_seconds"]
-    peak = max(s["peak_rss_gib"] for s in stages.values())
+    # the memory budget is the DuckDB engine's (#12); Spark's driver memory is a setting of its own
+    peak = max(s["peak_rss_gib"] for name, s in stages.items() if not name.startswith("spark"))
     ratios = {
         "ingestion / parse floor": (steps["ingestion"] / parse_floor, TARGETS["ingestion_over_parse_floor"]),
         "full / (parse + transform floors)": (full / (parse_floor + transform_floor), TARGETS["full_over_floors"]),
         "incremental / full": (incremental / full, TARGETS["incremental_over_full"]),
         "peak RSS GiB (max)": (peak, TARGETS["peak_rss_gib"]),
         "full / baseline (no target)": (full / base, None),
+        "spark full / duckdb full (no target)": (stages["spark full"]["seconds"] / full, None),
     }
     result = {
         "date": date.today().isoformat(),
@@ -256,6 +267,7 @@ def main() -> int:
         "stages": stages,
         "ratios": {name: (round(value, 4), target, target is None or value <= target) for name, (value, target) in ratios.items()},
         "full_run_steps": steps,
+        "spark_full_run_steps": spark_steps,
         "ingestion_throughput": throughput,
     }
     print_table(result)
