@@ -1,5 +1,6 @@
 -- Uncertainty of the sovereignty index over its weights, per area and year and for ALL
--- (metrics.md section 5); the Monte Carlo itself is int_sovereignty_index_draws.
+-- (metrics.md section 5); the Monte Carlo itself is int_sovereignty_index_draws, with the weights of
+-- int_sovereignty_index_weights.
 select
     project_code,
     year,
