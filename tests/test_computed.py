@@ -31,7 +31,7 @@ from pipelines.publication.release import read_latest
 from pipelines.settings import Settings
 from pipelines.transformation.builds import RETIRED_TABLES, drop_retired_tables
 from pipelines.transformation.complexity import economic_complexity
-from pipelines.transformation.computed import COMPUTED_TABLES, REGIONAL_COMPLEXITY, compute_table
+from pipelines.transformation.computed import REGIONAL_COMPLEXITY, compute_table
 from pipelines.transformation.computed_duckdb import duckdb_reader, show_computed_file
 from pipelines.transformation.dbt_project import dbt_project
 from pipelines.warehouse import duckdb_config
