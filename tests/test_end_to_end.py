@@ -17,11 +17,13 @@ from decimal import Decimal
 from pathlib import Path
 
 import duckdb
+import polars as pl
 import pytest
 
 from pipelines.command_line.cli import main
 from pipelines.transformation.dbt_command import run_dbt
 from pipelines.settings import Settings
+from pipelines.transformation.complexity import economic_complexity
 from pipelines.transformation.dbt_project import dbt_project
 from tests.conftest import TODAY
 from tests.reports import csv_bytes, deliver, row
@@ -210,6 +212,27 @@ def test_regional_complexity(marts):
     assert eci["77"] == pytest.approx(-eci["50"])
 
 
+def test_the_complexity_is_computed_outside_dbt_into_the_homes_computed_layer(marts):
+    """dbt reads the complexity as the source computed.regional_complexity: the file the pipeline
+    wrote in the home, through a view. The mart holds exactly what the computation (and the dbt
+    Python model it replaces) gives on the same input, with the mart's own types."""
+    home = Path(marts.execute("select path from duckdb_databases() where database_name = current_database()").fetchone()[0]).parent
+    path = home / "computed" / "regional_complexity.parquet"
+    assert path.is_file()
+    assert marts.execute("select count(*) from duckdb_tables() where table_name = 'int_regional_complexity'").fetchone() == (0,)
+    marts.execute(f"set file_search_path = '{home}'")  # as every connection of the pipeline (and docs/ingestion.md)
+    view = marts.sql("select * from computed.regional_complexity order by all").pl()
+    assert view.equals(pl.read_parquet(path).sort(view.columns))
+    inputs = marts.sql("select year, region_code, okpd2, output_value from intermediate.int_region_product_yearly_output").pl()
+    assert inputs.schema["output_value"] == pl.Decimal(18, 3)
+    expected = economic_complexity(inputs, location="region_code", product="okpd2", value="output_value", period="year")
+    assert view.equals(expected.sort(view.columns))
+    mart = marts.sql("select year, region_code, okpd2, output_value, rca, presence, diversity, ubiquity, eci, pci "
+                     "from marts.regional_complexity order by all").pl()
+    assert mart.equals(expected.with_columns(pl.col("presence", "diversity", "ubiquity").cast(pl.Int32)).sort(mart.columns))
+    assert mart.height == inputs.height == 3
+
+
 def test_sovereignty_index_and_the_all_row(marts):
     uas = one(marts, "select * from marts.sovereignty_index where project_code = 'UAS' and year = 2026")
     assert_close(uas, {
@@ -287,7 +310,8 @@ def test_every_dbt_unit_test_passes(marts, tmp_path):
     source = Path(marts.execute("select path from duckdb_databases() where database_name = current_database()").fetchone()[0])
     settings = dataclasses.replace(Settings.from_env(), home=tmp_path)
     shutil.copy2(source, settings.warehouse)
-    shutil.copytree(source.parent / "raw", tmp_path / "raw")  # the raw views' files, named relative to the home
+    for folder in ("raw", "computed"):  # the raw and computed views' files, named relative to the home
+        shutil.copytree(source.parent / folder, tmp_path / folder)
     result = run_dbt(settings, ["test", "--select", "test_type:unit", "--target-path", str(tmp_path / "target")],
                      capture_output=True, text=True)
     assert result.returncode == 0, result.stdout[-5000:]

@@ -35,6 +35,7 @@ from pipelines.ingestion.raw_layer import RAW_FOLDER
 from pipelines.publication.attempts import record_unrecorded_release, unfinished_work
 from pipelines.publication.release import DamagedLatest, read_latest
 from pipelines.settings import Settings, SettingsError
+from pipelines.transformation.computed import COMPUTED_FOLDER
 from pipelines.warehouse import (
     WarehouseBusyError,
     WarehouseDamagedError,
@@ -367,7 +368,7 @@ def command_rebuild(settings: Settings) -> int:
     """A new warehouse from the kept files: re-ingest them in arrival order, build, check, publish.
 
     The kept files under processed/ and rejected/ and their order are the source of truth; the
-    old warehouse (and its raw files) is kept aside, renamed, rather than deleted.
+    old warehouse (with its raw and computed files) is kept aside, renamed, rather than deleted.
     """
     check_home_exists(settings)
     kept = kept_files(settings.home)
@@ -377,7 +378,9 @@ def command_rebuild(settings: Settings) -> int:
     with writer_lock(settings.warehouse):
         stamp = datetime.now().strftime("%Y%m%dT%H%M%S")
         raw_files = settings.home / RAW_FOLDER  # the old warehouse's rows; the new one writes its own
-        for path in (settings.warehouse, settings.warehouse.with_name(settings.warehouse.name + ".wal"), raw_files):
+        computed_files = settings.home / COMPUTED_FOLDER  # its computed tables; the new build computes its own
+        for path in (settings.warehouse, settings.warehouse.with_name(settings.warehouse.name + ".wal"), raw_files,
+                     computed_files):
             if path.exists():
                 aside = path.with_name(f"{path.name}.before-rebuild-{stamp}")
                 path.rename(aside)

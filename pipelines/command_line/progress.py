@@ -2,7 +2,8 @@
 
 The job runs in this process; a second thread reads the run's own Dagster events as they are
 stored and turns them into lines an operator reads: each report kind ingested (files, rows,
-rejected files one per line), the dbt build (models done of the total), the checks, the
+rejected files one per line), the dbt build (models done of the total, and each table of the
+computed layer computed in its middle), the checks, the
 publication, each with its elapsed time. On a terminal the dbt build gets a progress bar; in a
 pipe or a log every line is plain text.
 """
@@ -16,6 +17,8 @@ from typing import TextIO
 import dagster as dg
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+
+from pipelines.transformation.computed import COMPUTED_SOURCE
 
 DBT_STEP = "warehouse_models"
 RELEASE_STEP = "published__release"
@@ -84,7 +87,10 @@ class RunDisplay:
         materialization = event.materialization
         metadata = {key: value.value for key, value in materialization.metadata.items()}
         if step == DBT_STEP:
-            if self.bar is not None:
+            if materialization.asset_key.path[0] == COMPUTED_SOURCE:  # computed in Python between dbt's parts
+                self.line(f"dbt build: computed {'.'.join(materialization.asset_key.path)} in Python, "
+                          f"{metadata.get('dagster/row_count', 0):,} rows ({metadata.get('seconds', 0):.1f}s)")
+            elif self.bar is not None:
                 self.bar.advance(self.bar_task)
             return
         if step == RELEASE_STEP:

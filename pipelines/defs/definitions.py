@@ -1,7 +1,7 @@
 """The Dagster definitions: `dagster dev`, `make ui` and `sovereignty run` all load these.
 
 The wiring of the stages, which never import it: ingestion assets (pipelines/defs/ingestion.py),
-the dbt build (transformation.py), the quality checks (quality.py) and the release with its
+the dbt build with the computed layer's tables (transformation.py), the quality checks (quality.py) and the release with its
 alerts (publication.py), with the jobs, sensor and schedule that start them.
 """
 
@@ -15,7 +15,7 @@ from pipelines.defs.publication import alert_check, publication_asset
 from pipelines.defs.quality import quality_checks
 from pipelines.defs.schedules import nightly_schedule
 from pipelines.defs.sensors import inbox_sensor
-from pipelines.defs.transformation import dbt_resource, dbt_warehouse_assets
+from pipelines.defs.transformation import computed_asset_specs, dbt_resource, dbt_warehouse_assets
 from pipelines.quality.suites import blocking_suites
 from pipelines.settings import Settings
 
@@ -24,7 +24,8 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     checks = quality_checks(settings)
     alerts = alert_check(settings)
     return dg.Definitions(
-        assets=[*ingestion_assets(settings), dbt_warehouse_assets(settings), publication_asset(settings, blocking_suites())],
+        assets=[*ingestion_assets(settings), dbt_warehouse_assets(settings), *computed_asset_specs(),
+                publication_asset(settings, blocking_suites())],
         asset_checks=[*checks, alerts],
         jobs=[main_job, publish_job(checks, alerts)],
         sensors=[inbox_sensor(settings)],

@@ -1,7 +1,7 @@
-"""Every dbt model, seed and snapshot as a Dagster asset; each model's dbt tests as one asset check."""
+"""Every dbt model, seed and snapshot as a Dagster asset; each model's dbt tests as one asset check;
+the computed layer's tables, which the same step computes between two parts of the dbt build."""
 
 import contextlib
-import json
 import re
 from collections.abc import Iterator, Mapping
 from collections.abc import Set as AbstractSet
@@ -10,13 +10,21 @@ from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+from dagster_dbt import DagsterDbtTranslator, DbtCliInvocation, DbtCliResource, DbtProject, dbt_assets
 from dagster_dbt.asset_utils import get_asset_check_key_for_test
+from dagster_dbt.dbt_manifest import validate_manifest
 
 from pipelines.defs.jobs import DBT_LOG_TAG
 from pipelines.settings import Settings
 from pipelines.transformation import spark
-from pipelines.transformation.builds import drop_reshaped_incremental_tables, finish_build, start_build
+from pipelines.transformation.builds import (
+    drop_reshaped_incremental_tables,
+    drop_retired_tables,
+    finish_build,
+    start_build,
+)
+from pipelines.transformation.computed import COMPUTED_SOURCE, COMPUTED_TABLES, ComputedTable, compute_table
+from pipelines.transformation.computed_duckdb import duckdb_reader, show_computed_file
 from pipelines.transformation.dbt_command import DBT_EXECUTABLE, dbt_vars, write_profile
 from pipelines.transformation.dbt_project import dbt_project
 from pipelines.warehouse import writing
@@ -184,50 +192,171 @@ def dbt_resource(settings: Settings) -> dg.ResourceDefinition:
     return dbt
 
 
+@dataclass(frozen=True)
+class BuildPlan:
+    """The selected part of the dbt project as the dbt step runs it: dbt builds what does not read
+    the computed layer (phase 1), the computed tables a selected model reads are computed, then
+    dbt builds the selected models and tests downstream of them (phase 2)."""
+
+    first_phase: bool  # anything selected outside the computed tables' downstream
+    computed: tuple[ComputedTable, ...]  # the tables to compute: a selected model reads them
+    second_phase: tuple[str, ...]  # the downstream models and tests selected, as dbt names (fqn)
+
+
+# The computed layer's sources and everything built from them (dbt's graph selector): phase 1
+# leaves them out, whatever dagster-dbt selects for the run.
+COMPUTED_DOWNSTREAM = f"source:{COMPUTED_SOURCE}+"
+
+
+def build_plan(manifest: Mapping[str, Any], translator: "SovereigntyTranslator", project: DbtProject | None,
+               selected_assets: AbstractSet[dg.AssetKey], selected_checks: AbstractSet[dg.AssetCheckKey]) -> BuildPlan:
+    """Split a run's selection of dbt assets and checks around the computed layer.
+
+    Phase 1 is dagster-dbt's own selection for the run with COMPUTED_DOWNSTREAM excluded. Phase 2
+    names its nodes explicitly: the selected models downstream of a computed table, and the tests
+    downstream of one whose model's check is selected (dbt's indirect selection off, so exactly
+    those). Each node is in exactly one phase, and together they are what dagster-dbt would run."""
+    downstream: dict[str, set[str]] = {}  # computed table -> unique ids built from it
+    for unique_id, source in manifest["sources"].items():
+        if source["source_name"] == COMPUTED_SOURCE:
+            downstream[source["name"]] = descendants(manifest, unique_id)
+    nodes = manifest["nodes"]
+    below = set().union(*downstream.values())
+    asset_of = {unique_id: translator.get_asset_key(nodes[unique_id]) for unique_id in below
+                if nodes[unique_id]["resource_type"] in ("model", "seed", "snapshot")}
+    tests = translator.data_tests(manifest, project)
+    checked = {check.asset_key for check in selected_checks if check.name == DBT_TESTS_CHECK}
+    models = sorted(unique_id for unique_id, key in asset_of.items() if key in selected_assets)
+    second = [*models, *sorted(unique_id for unique_id in below if unique_id in tests and tests[unique_id].asset_key in checked)]
+    below_assets = set(asset_of.values())
+    first = bool(selected_assets - below_assets) or any(check.asset_key not in below_assets for check in selected_checks)
+    computed = tuple(COMPUTED_TABLES[name] for name, ids in downstream.items() if ids & set(models))
+    return BuildPlan(first, computed, tuple(".".join(nodes[unique_id]["fqn"]) for unique_id in second))
+
+
+def descendants(manifest: Mapping[str, Any], unique_id: str) -> set[str]:
+    """Every node built from unique_id, directly or not (dbt's child map)."""
+    found: set[str] = set()
+    waiting = [unique_id]
+    while waiting:
+        for child in manifest["child_map"].get(waiting.pop(), []):
+            if child not in found:
+                found.add(child)
+                waiting.append(child)
+    return found
+
+
+def computed_asset_specs() -> list[dg.AssetSpec]:
+    """The computed layer's tables in the asset graph, between the model they are computed from
+    and the dbt models that read them (the dbt step materialises them; they have no step of their
+    own, so Dagster never launches them alone)."""
+    return [
+        dg.AssetSpec(
+            key=computed_key(table),
+            deps=[dg.AssetKey(table.input_table.split("."))],
+            group_name=COMPUTED_SOURCE,
+            kinds={"python", "parquet"},
+            description=(f"computed/{table.name}.parquet in the home, read as the view {COMPUTED_SOURCE}.{table.name}: "
+                         f"computed in Python (pipelines/transformation/computed.py) from {table.input_table} by "
+                         "the dbt step, between the models it reads and the models that read it."),
+        )
+        for table in COMPUTED_TABLES.values()
+    ]
+
+
+def computed_key(table: ComputedTable) -> dg.AssetKey:
+    """dagster-dbt's key for the source (<source>/<table>), so the dbt models that read it link to it."""
+    return dg.AssetKey([COMPUTED_SOURCE, table.name])
+
+
+def compute_in_warehouse(settings: Settings, table: ComputedTable) -> dg.AssetMaterialization:
+    """Compute a table from what the engine built and point the warehouse's view at the new file
+    (on Spark, dbt's next part declares its table: spark.file_sources)."""
+    with writing(settings) as con:
+        reader = spark.table_reader(settings) if settings.engine == "spark" else duckdb_reader(con)
+        computed = compute_table(table, reader, settings.home)
+        show_computed_file(con, table)
+    return dg.AssetMaterialization(
+        asset_key=computed_key(table),
+        description=f"computed {COMPUTED_SOURCE}.{table.name} from {table.input_table}",
+        metadata={
+            "dagster/row_count": computed.rows,
+            "path": dg.MetadataValue.path(str(settings.home / table.file)),
+            "seconds": round(computed.seconds, 3),
+        },
+    )
+
+
 def dbt_warehouse_assets(settings: Settings) -> dg.AssetsDefinition:
     project = dbt_project()
     translator = SovereigntyTranslator()
 
     @dbt_assets(manifest=project.manifest_path, project=project, dagster_dbt_translator=translator)
     def warehouse_models(context: dg.AssetExecutionContext, dbt: dg.ResourceParam[DbtCliResource]):
-        """`dbt build` of the selected models: seeds, models and their tests, in dependency order.
+        """`dbt build` of the selected models: seeds, models and their tests, in dependency order,
+        with the computed layer's tables computed in Python in the middle of it.
+
+        The build runs in up to three parts (build_plan): dbt builds everything selected that does
+        not read a computed table; the computed tables a selected model reads are computed from
+        what dbt just built (pipelines/transformation/computed.py); dbt builds the selected models
+        downstream of them. A part that fails stops the build there.
 
         Quarterly models are incremental by period, so a run after one new quarter's reports
-        rebuilds only that quarter's rows. The build is recorded in audit.builds with the
-        ingested state it started from; only a build that finished names the state the marts
-        hold, which is what publication checks (a killed build stays 'started')."""
+        rebuilds only that quarter's rows. The build, all its parts, is recorded in audit.builds
+        with the ingested state it started from; only a build that finished names the state the
+        marts hold, which is what publication checks (a killed build stays 'started')."""
+        manifest = validate_manifest(project.manifest_path)  # dagster-dbt's cached copy, the assets' own
         with writing(settings) as con:
             build_id = start_build(con, context.run.run_id, settings.engine)
             if settings.engine == "spark":
                 spark.prepare_build(con, settings)
             else:
-                for table in drop_reshaped_incremental_tables(con, json.loads(Path(project.manifest_path).read_text())):
-                    context.log.info(f"{table}: its columns changed in this version; built whole again")
+                for dropped in drop_reshaped_incremental_tables(con, manifest):
+                    context.log.info(f"{dropped}: its columns changed in this version; built whole again")
+            for dropped in drop_retired_tables(con):
+                context.log.info(f"{dropped}: no longer built by this version; dropped")
+        plan = build_plan(manifest, translator, project, context.selected_asset_keys, context.selected_asset_check_keys)
         # Unit tests check the SQL, not the data: the test suite runs them, production runs skip
         # them. One target folder per home (not dagster-dbt's folder per run) keeps dbt's partial
         # parse state, so a run after the first re-parses only what changed.
-        args = ["build", "--exclude-resource-type", "unit_test", *dbt_vars(settings)]
+        build = ["build", "--exclude-resource-type", "unit_test"]
+        target_path = settings.home / "dbt" / "target"
         # dagster-dbt echoes every dbt line to sys.stdout; here they go to the run's dbt log (the
         # one `sovereignty run` names, or one per run) and the step's events to Dagster.
         log_path = Path(context.run.tags.get(DBT_LOG_TAG) or settings.home / "logs" / f"dbt-{context.run.run_id}.log")
         log_path.parent.mkdir(parents=True, exist_ok=True)
         outcomes: list[dict] = []  # dbt's test results, reported per model once dbt ends
+
+        def dbt_events(invocation: DbtCliInvocation, log: TextIO) -> Iterator:
+            for event in echoed_to(log, invocation.stream_raw_events()):
+                if event.is_result_event and event.raw_event["info"]["name"] == "LogTestResult":
+                    outcomes.append(event.raw_event["data"])
+                else:
+                    yield from event.to_default_asset_events(
+                        manifest=manifest, dagster_dbt_translator=translator, context=context,
+                        target_path=invocation.target_path, project=project)
+
         try:
             with open(log_path, "a", buffering=1) as log:
-                invocation = dbt.cli(args, context=context, target_path=settings.home / "dbt" / "target")
                 try:
-                    for event in echoed_to(log, invocation.stream_raw_events()):
-                        if event.is_result_event and event.raw_event["info"]["name"] == "LogTestResult":
-                            outcomes.append(event.raw_event["data"])
-                        else:
-                            yield from event.to_default_asset_events(
-                                manifest=invocation.manifest, dagster_dbt_translator=translator, context=context,
-                                target_path=invocation.target_path, project=project)
+                    if plan.first_phase:
+                        # dagster-dbt adds the run's selection (all of the project, or the subset
+                        # launched); the computed layer's downstream is left to phase 2.
+                        yield from dbt_events(dbt.cli([*build, *dbt_vars(settings), "--exclude", COMPUTED_DOWNSTREAM], context=context,
+                                                      target_path=target_path), log)
+                    for table in plan.computed:
+                        yield compute_in_warehouse(settings, table)
+                    if plan.second_phase:
+                        # Without the context, dagster-dbt adds no selection of its own: exactly these.
+                        # (its vars again: on Spark they now declare the computed tables' files)
+                        yield from dbt_events(dbt.cli([*build, *dbt_vars(settings), "--select", " ".join(plan.second_phase),
+                                                       "--indirect-selection", "empty"], manifest=manifest,
+                                                      dagster_dbt_translator=translator, target_path=target_path), log)
                 except Exception:  # a failing test stopped the build: its check says which
-                    yield from model_check_results(outcomes, translator.data_tests(invocation.manifest, project),
+                    yield from model_check_results(outcomes, translator.data_tests(manifest, project),
                                                    context.selected_asset_check_keys)
                     raise
-                yield from model_check_results(outcomes, translator.data_tests(invocation.manifest, project),
+                yield from model_check_results(outcomes, translator.data_tests(manifest, project),
                                                context.selected_asset_check_keys)
         except BaseException:
             with writing(settings) as con:
@@ -235,7 +364,7 @@ def dbt_warehouse_assets(settings: Settings) -> dg.AssetsDefinition:
             raise
         with writing(settings) as con:
             if settings.engine == "spark":  # the warehouse's views of what Spark built
-                spark.expose_tables(con, settings, invocation.manifest)
+                spark.expose_tables(con, settings, manifest)
             finish_build(con, build_id, "succeeded")
 
     return warehouse_models

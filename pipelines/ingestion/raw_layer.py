@@ -23,13 +23,13 @@ next ingestion removes before it writes anything (the next load may take the sam
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
+from pipelines.files import write_parquet_atomically
 from pipelines.ingestion.contracts import KINDS, RAW_METADATA_COLUMNS, RAW_SQL_TYPE, ReportKind
 
 RAW_FOLDER = "raw"
@@ -74,8 +74,8 @@ def kind_files(home: Path, kind: ReportKind) -> list[tuple[int, Path]]:
 def write_load(home: Path, kind: ReportKind, rows: pl.DataFrame) -> list[Path]:
     """Write a load's rows (report columns and metadata, already typed) as its raw files.
 
-    Each file is written under a temporary name, flushed and renamed, so a file at its final
-    name is always whole. Files left by an earlier, uncommitted load of the same id go first.
+    Each file is written under a temporary name, flushed and renamed (write_parquet_atomically),
+    so a file at its final name is always whole. Files left by an earlier, uncommitted load of the same id go first.
     """
     load_id = int(rows["_load_id"][0])
     remove_files(home, kind, {load_id})
@@ -84,13 +84,7 @@ def write_load(home: Path, kind: ReportKind, rows: pl.DataFrame) -> list[Path]:
     written = []
     for (period,), part in parts.items():
         relative = load_file(kind, load_id, period)
-        target = home / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        staging = target.with_name(f".{target.name}.{os.getpid()}")
-        part.write_parquet(staging, compression="lz4", statistics=True)
-        with open(staging, "rb") as handle:
-            os.fsync(handle.fileno())
-        os.replace(staging, target)
+        write_parquet_atomically(part, home / relative)
         written.append(relative)
     return written
 

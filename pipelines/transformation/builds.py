@@ -52,3 +52,25 @@ def drop_reshaped_incremental_tables(con: duckdb.DuckDBPyConnection, manifest: M
             con.execute(f'drop table "{node["schema"]}"."{node["name"]}"')
             dropped.append(f"{node['schema']}.{node['name']}")
     return dropped
+
+
+# Tables an earlier version's dbt build made that no model makes any more, with what replaced
+# them. dbt never drops a table whose model was removed: left in place, it would look current to
+# an analyst while it stays as the last old build left it.
+RETIRED_TABLES = {
+    # a dbt Python model until the complexity moved out of dbt (dbt-spark runs no Python models)
+    "intermediate.int_regional_complexity": "computed.regional_complexity",
+}
+
+
+def drop_retired_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Drop the retired tables a home kept over an upgrade still has; those dropped, as schema.name."""
+    dropped = []
+    for table in RETIRED_TABLES:
+        schema, name = table.split(".")
+        found = con.execute("select table_name from information_schema.tables where table_schema = ? and table_name = ? "
+                            "and table_type = 'BASE TABLE'", [schema, name]).fetchall()
+        if found:
+            con.execute(f'drop table "{schema}"."{name}"')
+            dropped.append(table)
+    return dropped

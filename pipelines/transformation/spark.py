@@ -8,8 +8,9 @@ self-contained installation whichever engine builds it; on a cluster the home mu
 every node reads (a shared filesystem or an object store, docs/scaling.md).
 
 Spark reads the rows the ingestion kept, the raw layer's Parquet files, through tables over each
-kind's folder (raw.<kind>), and the audit records the staging models need through Parquet copies
-of the audit tables made before each build (spark/audit/<table>/). Neither passes through the
+kind's folder (raw.<kind>), the audit records the staging models need through Parquet copies
+of the audit tables made before each build (spark/audit/<table>/), and the computed layer's
+files (computed.<name>, pipelines/transformation/computed.py) once the build has made them. Neither passes through the
 driver as rows: Spark reads the files. The tables are (re)declared at the start of every dbt run
 from `file_sources` (the dbt var the on-run-start hook register_file_sources reads).
 """
@@ -17,15 +18,17 @@ from `file_sources` (the dbt var the on-run-start hook register_file_sources rea
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import polars as pl
 
 from pipelines.ingestion.contracts import KINDS
 from pipelines.ingestion.raw_layer import RAW_FOLDER, raw_columns, remove_uncommitted
 from pipelines.settings import Settings
+from pipelines.transformation.computed import COMPUTED_SOURCE, COMPUTED_TABLES, Reader
 
 # Spark's type of each column type the raw files hold (money is a double in the files; the
 # staging models cast it to DECIMAL(18,3), pipelines/ingestion/raw_layer.py).
@@ -102,6 +105,9 @@ def file_sources(settings: Settings) -> list[dict[str, str | None]]:
     ]
     sources += [{"relation": f"audit.{table}", "path": str(audit_copy(settings, table)), "columns": None}
                 for table in AUDIT_SOURCES]
+    # a computed table exists once the build has computed it (the dbt step's middle part)
+    sources += [{"relation": f"{COMPUTED_SOURCE}.{table.name}", "path": str(settings.home / table.file), "columns": None}
+                for table in COMPUTED_TABLES.values() if (settings.home / table.file).exists()]
     return sources
 
 
@@ -118,6 +124,17 @@ def copy_audit_tables(con: duckdb.DuckDBPyConnection, settings: Settings) -> Non
         staging = folder / f".{table}.parquet.{os.getpid()}"
         con.execute(f"copy (select * from audit.{table}) to '{staging}' (format parquet)")
         os.replace(staging, folder / f"{table}.parquet")
+
+
+def table_reader(settings: Settings) -> Reader:
+    """A reader of tables Spark built, for the computed layer: their Parquet files read with
+    Polars in this process (the computed layer's inputs are small yearly tables)."""
+
+    def read(table: str, columns: Sequence[str]) -> pl.DataFrame:
+        files = table_folder(settings, table) / "**" / "*.parquet"
+        return pl.scan_parquet(files, hive_partitioning=False).select(columns).collect()
+
+    return read
 
 
 def table_folder(settings: Settings, relation: str) -> Path:

@@ -1,5 +1,7 @@
 -- Regional specialisation and complexity per region, product and year (metrics.md section 3),
--- with the product's priority area and how many quarters of the year had producer reports.
+-- with the product's priority area and how many quarters of the year had producer reports. The
+-- complexity itself is computed in Python outside dbt (pipelines/transformation/computed.py) and
+-- read as the source computed.regional_complexity.
 select
     complexity.year,
     outputs.quarters_reported,
@@ -13,7 +15,7 @@ select
     cast(complexity.ubiquity as integer) as ubiquity,
     complexity.eci,
     complexity.pci
-from {{ ref('int_regional_complexity') }} as complexity
+from {{ source('computed', 'regional_complexity') }} as complexity
 inner join {{ ref('int_region_product_yearly_output') }} as outputs
     on
         complexity.year = outputs.year
