@@ -193,9 +193,8 @@ def folder_query(settings: Settings, relation: str, node: Mapping[str, Any]) -> 
     model's order and types: Spark writes partition columns last, as folder names (text)."""
     folder = table_folder(settings, relation)
     declared = {name: column.get("data_type") for name, column in node["columns"].items()}
-    partitions = node["config"].get("partition_by") or []
-    if isinstance(partitions, str):
-        partitions = [partitions]
+    # the partition columns are the folders' names (the manifest, parsed for DuckDB, does not say)
+    partitions = {path.name.split("=")[0] for path in folder.glob("*=*") if path.is_dir()} if folder.is_dir() else set()
     if not any(folder.rglob("*.parquet")):
         # a partitioned table without rows has no files: an empty view with the declared columns
         empty = ", ".join(f"cast(null as {data_type or 'varchar'}) as {name}" for name, data_type in declared.items())
