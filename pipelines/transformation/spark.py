@@ -60,7 +60,9 @@ def session_conf(settings: Settings) -> dict[str, str]:
         # started in; derby.log goes there too.
         "spark.hadoop.javax.jdo.option.ConnectionURL": f"jdbc:derby:;databaseName={spark_home / 'metastore'};create=true",
         "spark.driver.extraJavaOptions": f"-Dderby.system.home={spark_home} -Dlog4j2.configurationFile={SPARK_LOG_CONFIG}",
-        # Timestamps are read and written as UTC, as DuckDB's are: no shift by the machine's zone.
+        # Timestamps without a time zone, as DuckDB's TIMESTAMP (Spark's default `timestamp` is
+        # an instant, which Parquet readers then show in UTC); any conversion in UTC.
+        "spark.sql.timestampType": "TIMESTAMP_NTZ",
         "spark.sql.session.timeZone": "UTC",
         # A rebuilt quarter replaces that quarter's partition only (incremental models).
         "spark.sql.sources.partitionOverwriteMode": "dynamic",
