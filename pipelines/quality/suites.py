@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.publication.attempts import record_blocked_release
-from pipelines.quality.gx_duckdb import ValidationOutcome
+from pipelines.quality.gx_common import ValidationOutcome
 from pipelines.settings import REPO_ROOT
 from pipelines.warehouse import ingested_state, latest_build, utc_now
 
