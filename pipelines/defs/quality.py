@@ -1,9 +1,13 @@
 """Great Expectations suites as Dagster asset checks: the write-audit-publish gate.
 
 Each suite in expectations/ becomes a check on the asset its `meta` names
-(pipelines/quality/suites.py). A blocking check that fails stops the publish asset (Dagster skips
-what is downstream of a failed blocking check) and records the withheld release in
-audit.publications. Non-blocking suites (raw volumes: incomplete data) only warn.
+(pipelines/quality/suites.py), run on the engine that built the tables (Settings.engine): inside
+DuckDB (gx_duckdb.py) or, on Spark, over the table's folder in a Spark session of the run's
+process (gx_spark.py, which imports pyspark only then). Either way the result is recorded in
+DuckDB's audit.quality_results and gates publication the same way. A blocking check that fails
+stops the publish asset (Dagster skips what is downstream of a failed blocking check) and records
+the withheld release in audit.publications. Non-blocking suites (raw volumes: incomplete data)
+only warn.
 
 A check that cannot read the warehouse (another process holds it past the wait) has not looked at
 the data: it ends as a failed execution (dg.Failure: "did not run"), not as a failed
@@ -14,6 +18,7 @@ import time
 
 import dagster as dg
 
+from pipelines.ingestion.raw_layer import committed_loads
 from pipelines.quality.suites import SuiteFile, record_validation, suite_files
 from pipelines.settings import Settings
 from pipelines.warehouse import WarehouseBusyError, duckdb_config, open_warehouse, writing
@@ -27,16 +32,30 @@ def gx_check(suite: SuiteFile, settings: Settings) -> dg.AssetChecksDefinition:
         description=suite.purpose,
     )
     def check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
-        from pipelines.quality.gx_duckdb import load_suite, validate_table  # GX loads when a check runs
+        from pipelines.quality.gx_common import load_suite  # GX loads when a check runs
 
         started = time.monotonic()
+        docs_dir = settings.home / "quality" / "docs"
         try:
             # Waits, like every step, for a process writing the file to let go, and names it when
             # it does not: the check then did not run, rather than failing on data it never read.
-            open_warehouse(settings, read_only=True).close()
-            # Read-only, in DuckDB: the rows never come into Python; GX's engines are disposed after.
-            outcome = validate_table(settings.warehouse, suite.table, load_suite(suite.path),
-                                     docs_dir=settings.home / "quality" / "docs", duckdb_config=duckdb_config(settings))
+            con = open_warehouse(settings, read_only=True)
+            try:
+                loads = committed_loads(con)  # the raw files that count (Spark reads them itself)
+            finally:
+                con.close()
+            if settings.engine == "spark":
+                from pipelines.quality.gx_spark import validate_table as validate_on_spark  # starts Spark
+
+                # In this process's Spark session, over the table's folder (the rows stay in Spark).
+                outcome = validate_on_spark(settings, suite.table, load_suite(suite.path),
+                                            committed_loads=loads, docs_dir=docs_dir)
+            else:
+                from pipelines.quality.gx_duckdb import validate_table
+
+                # Read-only, in DuckDB: the rows never come into Python; GX's engines are disposed after.
+                outcome = validate_table(settings.warehouse, suite.table, load_suite(suite.path),
+                                         docs_dir=docs_dir, duckdb_config=duckdb_config(settings))
             seconds = time.monotonic() - started
             with writing(settings) as con:
                 record_validation(con, context.run.run_id, outcome, suite.blocking, seconds)

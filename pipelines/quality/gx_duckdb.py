@@ -17,7 +17,8 @@ GX's verdicts on DuckDB trustworthy. GX 1.24 as shipped cannot validate DuckDB a
    searches anywhere in the string like GX's pandas implementation).
 
 Each validation runs in its own ephemeral GX context, with suites kept as plain JSON under
-expectations/ (`load_suite`), and every SQLAlchemy engine GX opened on the warehouse is
+expectations/ (`load_suite`; the context, the run and the outcome are gx_common.py's, shared with
+the Spark engine's gx_spark.py), and every SQLAlchemy engine GX opened on the warehouse is
 disposed before returning, so dbt or a writer process can take DuckDB's file lock right after.
 
 Large tables are validated inside DuckDB (`validate_table`, given the file or a connection
@@ -31,50 +32,38 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import json
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
-from typing import NamedTuple
-from urllib.parse import unquote, urlparse
 
 import duckdb
-import great_expectations as gx
 
-# The fixes below reach into GX internals (the execution engine's connection handling, the
-# regex helper's import sites, the datasource's engine-override hook, the Data Docs index
-# builder's clean-up). They were verified against 1.24 only.
-GX_SERIES = "1.24"
-if not gx.__version__.startswith(GX_SERIES + "."):
-    raise ImportError(
-        f"pipelines.quality.gx_duckdb was verified with great-expectations {GX_SERIES}.x but "
-        f"{gx.__version__} is installed. Re-verify the adapter before use (docs/quality_gx.md, "
-        "'Re-verifying after a GX upgrade'): run `pytest tests/test_gx_duckdb.py`, then update "
-        "GX_SERIES."
-    )
-
-import sqlalchemy as sa  # noqa: E402  (after the version guard on purpose)
-from great_expectations.checkpoint import UpdateDataDocsAction, ValidationAction  # noqa: E402
-from great_expectations.core.run_identifier import RunIdentifier  # noqa: E402
-from great_expectations.data_context.types.base import (  # noqa: E402
-    DataContextConfig,
-    InMemoryStoreBackendDefaults,
-    ProgressBarsConfig,
+# First: it refuses a GX other than the verified series, before anything below touches GX.
+from pipelines.quality.gx_common import (
+    DEFAULT_RESULT_FORMAT,
+    DOCS_SITE,
+    GX_SERIES,
+    Failure,
+    ValidationOutcome,
+    asset_name,
+    ephemeral_context,
+    load_suite,
+    run_validation,
+    suite_from_dict,
 )
-from great_expectations.datasource.fluent.sql_datasource import SQLDatasource  # noqa: E402
-from great_expectations.execution_engine import SqlAlchemyExecutionEngine  # noqa: E402
-from great_expectations.expectations.metrics import util as _gx_metric_util  # noqa: E402
 
-from pipelines.quality.offline_docs import make_offline  # noqa: E402
+# isort: split
+# GX's internals only after the version guard, on purpose.
+import great_expectations as gx
+import sqlalchemy as sa
+from great_expectations.datasource.fluent.sql_datasource import SQLDatasource
+from great_expectations.execution_engine import SqlAlchemyExecutionEngine
+from great_expectations.expectations.metrics import util as _gx_metric_util
 
-DOCS_SITE = "sovereignty_quality"
-# BASIC gives counts, observed values and up to 20 example values per expectation; SUMMARY and
-# COMPLETE add per-value tallies and index lists, which cost extra queries on a large table.
-DEFAULT_RESULT_FORMAT = "BASIC"
+# The shared part, imported from here by existing callers (the Dagster checks, the benchmark).
+__all__ = ["DEFAULT_RESULT_FORMAT", "DOCS_SITE", "GX_SERIES", "Failure", "ValidationOutcome", "load_suite",
+           "suite_from_dict", "validate_table"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -164,64 +153,6 @@ def _install_regex_fix() -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# Suites and outcomes
-# --------------------------------------------------------------------------------------------
-
-
-class Failure(NamedTuple):
-    """One expectation that did not pass, or could not be evaluated."""
-
-    expectation: str  # e.g. "expect_column_values_to_not_be_null"
-    kwargs: dict  # what it was asked, e.g. {"column": "inn"}
-    observed: str  # what GX saw, or the error that stopped it
-    description: str | None = None  # the expectation's own description, if it has one
-
-
-@dataclass
-class ValidationOutcome:
-    suite: str
-    target: str  # the table (with its row filter) or the frame's name
-    success: bool
-    evaluated: int  # expectations evaluated
-    failed: list[Failure] = field(default_factory=list)
-    data_docs_path: Path | None = None  # this validation's HTML page, when docs were asked for
-    raw: dict = field(default_factory=dict)  # GX's full result, JSON-serialisable
-
-    def summary(self) -> str:
-        verdict = "passed" if self.success else f"FAILED {len(self.failed)} of {self.evaluated}"
-        lines = [f"{self.suite} on {self.target}: {verdict}"]
-        lines += [f"  - {f.expectation} {f.kwargs}: {f.observed}" for f in self.failed]
-        return "\n".join(lines)
-
-
-def load_suite(path: Path) -> gx.ExpectationSuite:
-    """Read an expectation suite from one of our JSON files (GX's own suite layout):
-
-        {"name": "...", "expectations": [{"type": "expect_...", "kwargs": {...}}, ...]}
-
-    GX's ExpectationSuite constructor logs and DROPS an expectation whose type it does not know;
-    a check that silently disappears is worse than a crash, so the expectations are counted.
-    (Wrong or missing kwargs already raise a pydantic ValidationError.)
-    """
-    document = json.loads(Path(path).read_text(encoding="utf-8"))
-    suite = suite_from_dict(document)
-    asked = [e.get("type") for e in document.get("expectations", [])]
-    kept = [e.expectation_type for e in suite.expectations]
-    if len(kept) != len(asked):
-        dropped = sorted(set(asked) - set(kept)) or asked
-        raise ValueError(f"{path}: GX rejected expectation(s) {dropped} (its error is logged above)")
-    return suite
-
-
-def suite_from_dict(document: dict) -> gx.ExpectationSuite:
-    """A new suite from GX's suite JSON, ignoring the ids GX generates (they are per context)."""
-    document = dict(document)
-    document.pop("id", None)
-    expectations = [{k: v for k, v in e.items() if k != "id"} for e in document.pop("expectations", [])]
-    return gx.ExpectationSuite(expectations=expectations, **document)
-
-
-# --------------------------------------------------------------------------------------------
 # Validation
 # --------------------------------------------------------------------------------------------
 
@@ -277,125 +208,17 @@ def validate_table(
         target = f"{table} where {row_filter}"
 
     datasource = _DuckDBDatasource(name="warehouse", connection_string=url, kwargs=engine_kwargs)
-    context = _ephemeral_context(docs_dir)
+    context = ephemeral_context(docs_dir)
     try:
         context.data_sources.add_sql(datasource=datasource)
         # A query asset rather than a table asset: it takes "schema.name" without GX's
         # deprecated schema_name argument, and it carries the row filter. DuckDB streams the
         # unlimited `select *` GX runs on it to learn the column names, so that costs nothing.
-        asset = datasource.add_query_asset(name=_asset_name(table), query=query)
+        asset = datasource.add_query_asset(name=asset_name(table), query=query)
         batch_definition = asset.add_batch_definition_whole_table("all rows")
-        return _run(context, batch_definition, suite, target, docs_dir, result_format, {})
+        return run_validation(context, batch_definition, suite, target, docs_dir, result_format, {})
     finally:
         _dispose_engines(datasource)
-
-
-def _ephemeral_context(docs_dir: Path | None):
-    """A throwaway GX context: in-memory stores, plus a filesystem Data Docs site if asked.
-
-    GX rebuilds a site's index from the context's validation results store and deletes every
-    page it finds no stored result for (DefaultSiteIndexBuilder.build, skip_and_clean_missing).
-    With in-memory stores each validation would wipe the pages of all earlier ones, so when docs
-    are asked for, validation results are kept beside them (docs_dir/validation_results/, one
-    JSON per run). Suite pages are not built: suites live as JSON under expectations/, each
-    validation page lists its expectations, and GX would delete every other suite's page.
-    """
-    defaults = InMemoryStoreBackendDefaults(init_temp_docs_sites=False)
-    stores = defaults.stores
-    sites = {}
-    if docs_dir is not None:
-        docs_dir = Path(docs_dir).resolve()
-        docs_dir.mkdir(parents=True, exist_ok=True)
-        stores[defaults.validation_results_store_name]["store_backend"] = {
-            "class_name": "TupleFilesystemStoreBackend",
-            "base_directory": str(docs_dir / "validation_results"),
-        }
-        sites[DOCS_SITE] = {
-            "class_name": "SiteBuilder",
-            "show_how_to_buttons": False,
-            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
-            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-            "site_section_builders": {"expectations": "None", "profiling": "None"},
-        }
-    config = DataContextConfig(
-        store_backend_defaults=defaults,
-        stores=stores,
-        data_docs_sites=sites,
-        analytics_enabled=False,
-        progress_bars=ProgressBarsConfig(globally=False),
-    )
-    return gx.get_context(mode="ephemeral", project_config=config)
-
-
-def _run(context, batch_definition, suite, target, docs_dir, result_format, batch_parameters) -> ValidationOutcome:
-    # A copy: a suite object belongs to the context it was added to, and callers reuse theirs.
-    suite = context.suites.add(suite_from_dict(suite.to_json_dict()))
-    definition = context.validation_definitions.add(
-        gx.ValidationDefinition(name=f"{suite.name} on {target}", data=batch_definition, suite=suite)
-    )
-    actions: list[ValidationAction] = [UpdateDataDocsAction(name="data docs", site_names=[DOCS_SITE])] if docs_dir else []
-    checkpoint = context.checkpoints.add(
-        gx.Checkpoint(
-            name=f"check {suite.name} on {target}",
-            validation_definitions=[definition],
-            actions=actions,
-            result_format=result_format,
-        )
-    )
-    run_id = RunIdentifier(run_name=_asset_name(target), run_time=datetime.now(UTC))
-    checkpoint_result = checkpoint.run(batch_parameters=batch_parameters, run_id=run_id)
-    ((result_id, result),) = checkpoint_result.run_results.items()
-
-    docs_path = None
-    if docs_dir is not None:
-        (site,) = context.get_docs_sites_urls(resource_identifier=result_id, site_name=DOCS_SITE)
-        docs_path = Path(unquote(urlparse(site["site_url"]).path))
-        # GX rewrote the index and wrote this validation's page, both loading from CDNs
-        for page in (Path(docs_dir).resolve() / "index.html", docs_path):
-            make_offline(Path(docs_dir).resolve(), page)
-
-    failed = [
-        Failure(
-            r.expectation_config.type,
-            _asked(r.expectation_config.kwargs),
-            _observed(r),
-            r.expectation_config.description,
-        )
-        for r in result.results
-        if not r.success
-    ]
-    return ValidationOutcome(
-        suite=suite.name,
-        target=target,
-        success=bool(result.success),
-        evaluated=int(result.statistics["evaluated_expectations"]),
-        failed=failed,
-        data_docs_path=docs_path,
-        raw=json.loads(json.dumps(result.to_json_dict(), default=str)),
-    )
-
-
-def _observed(result) -> str:
-    """A one-line account of why an expectation failed."""
-    info = result.exception_info or {}
-    # Either {"raised_exception": ..., "exception_message": ...}, or, when metrics failed, a
-    # mapping from each failed metric's id to such a dict.
-    errors = [info] if "raised_exception" in info else list(info.values())
-    messages = [e["exception_message"] for e in errors if isinstance(e, dict) and e.get("raised_exception")]
-    if messages:
-        return "error: " + "; ".join(str(m) for m in messages)
-    r = result.result or {}
-    if result.expectation_config.type == "unexpected_rows_expectation":
-        return f"{r.get('observed_value')} unexpected rows"
-    parts = []
-    if "observed_value" in r:
-        parts.append(f"observed {r['observed_value']!r}")
-    if r.get("unexpected_count") is not None:
-        share = r.get("unexpected_percent") or 0
-        parts.append(f"{r['unexpected_count']} unexpected of {r.get('element_count')} ({share:.3g}%)")
-    if r.get("partial_unexpected_list"):
-        parts.append(f"e.g. {r['partial_unexpected_list'][:5]!r}")
-    return ", ".join(parts) or "failed"
 
 
 def _dispose_engines(datasource: SQLDatasource) -> None:
@@ -415,12 +238,3 @@ def _quote_table(table: str) -> str:
     if not 1 <= len(parts) <= 3 or not all(parts):
         raise ValueError(f"not a table name: {table!r}")
     return ".".join('"' + part.replace('"', '""') + '"' for part in parts)
-
-
-def _asset_name(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_")[:100] or "data"
-
-
-def _asked(kwargs: dict) -> dict:
-    # GX adds its own bookkeeping to the kwargs it reports; keep what the expectation was asked.
-    return {k: v for k, v in dict(kwargs).items() if k not in ("batch_id", "result_format")}

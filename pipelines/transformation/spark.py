@@ -17,7 +17,9 @@ from `file_sources` (the dbt var the on-run-start hook register_file_sources rea
 
 from __future__ import annotations
 
+import json
 import os
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -26,7 +28,7 @@ import duckdb
 import polars as pl
 
 from pipelines.ingestion.contracts import KINDS
-from pipelines.ingestion.raw_layer import RAW_FOLDER, raw_columns, remove_uncommitted
+from pipelines.ingestion.raw_layer import RAW_FOLDER, kind_files, raw_columns, remove_uncommitted
 from pipelines.settings import Settings
 from pipelines.transformation.computed import COMPUTED_SOURCE, COMPUTED_TABLES, Reader
 
@@ -151,13 +153,16 @@ def reading_session(settings: Settings):
     """A Spark session in this process for reading tables by their folders (checks, publication).
 
     It keeps no catalogue (in-memory): Hive's catalogue in the home is an embedded database that
-    only one process may open, and dbt's process opens it during every build."""
+    only one process may open, and dbt's process opens it during every build. Tables are read by
+    folder (`declare_table`). Partition values are read as the text in the folder names
+    (period=2025-Q1, year=2024) rather than as the type Spark would guess from them (it reads
+    "01" as the integer 1 and "2025-01" as a date): `declare_table` gives them their declared type."""
     from pyspark.sql import SparkSession  # Spark's client loads only on the Spark engine
 
     builder = SparkSession.builder
     for key, value in session_conf(settings).items():
         builder = builder.config(key, value)
-    return builder.config("spark.sql.catalogImplementation", "in-memory").getOrCreate()
+    return builder.config("spark.sql.catalogImplementation", "in-memory").config(PARTITION_TYPE_INFERENCE, "false").getOrCreate()
 
 
 def prepare_build(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
@@ -195,12 +200,12 @@ def folder_query(settings: Settings, relation: str, node: Mapping[str, Any]) -> 
     model's order and types: Spark writes partition columns last, as folder names (text)."""
     folder = table_folder(settings, relation)
     declared = {name: column.get("data_type") for name, column in node["columns"].items()}
-    # the partition columns are the folders' names (the manifest, parsed for DuckDB, does not say)
-    partitions = {path.name.split("=")[0] for path in folder.glob("*=*") if path.is_dir()} if folder.is_dir() else set()
-    if not any(folder.rglob("*.parquet")):
+    if not folder.is_dir() or not any(folder.rglob("*.parquet")):
         # a partitioned table without rows has no files: an empty view with the declared columns
         empty = ", ".join(f"cast(null as {data_type or 'varchar'}) as {name}" for name, data_type in declared.items())
         return f"select {empty} where false"
+    # the partition columns are the folders' names (the manifest, parsed for DuckDB, does not say)
+    partitions = partition_columns(folder)
     files = f"'{folder.relative_to(settings.home)}/**/*.parquet'"
     source = f"read_parquet({files}, hive_partitioning = {'true' if partitions else 'false'}, hive_types_autocast = false)"
     if not partitions:
@@ -210,3 +215,77 @@ def folder_query(settings: Settings, relation: str, node: Mapping[str, Any]) -> 
         f"cast({name} as {declared[name]}) as {name}" if name in partitions and declared[name] else name for name in declared
     )
     return f"select {columns} from {source}"
+
+
+PARTITION_TYPE_INFERENCE = "spark.sql.sources.partitionColumnTypeInference.enabled"
+PARTITION_FOLDER = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=")
+
+
+def partition_columns(folder: Path) -> list[str]:
+    """The partition columns of a table's folder, outermost first: the key=value sub-folders."""
+    columns: list[str] = []
+    while True:
+        found = sorted((match.group(1), child) for child in folder.iterdir()
+                       if child.is_dir() and (match := PARTITION_FOLDER.match(child.name)))
+        if not found:
+            return columns
+        column, folder = found[0]
+        columns.append(column)
+
+
+def declared_types(relation: str) -> dict[str, str]:
+    """Column -> data_type the dbt project declares for a model ('marts.area_independence'), from
+    the manifest; {} for a model that declares none (or no such model)."""
+    from pipelines.transformation.dbt_project import dbt_project  # dagster-dbt: only when asked
+
+    schema, name = relation.split(".")
+    manifest = json.loads(Path(dbt_project().manifest_path).read_text(encoding="utf-8"))
+    for node in manifest["nodes"].values():
+        if node["resource_type"] in ("model", "seed") and (node["schema"], node.get("alias") or node["name"]) == (schema, name):
+            return {column: spec["data_type"] for column, spec in node["columns"].items() if spec.get("data_type")}
+    return {}
+
+
+def declare_table(session, settings: Settings, relation: str) -> None:
+    """Make a table dbt built on Spark readable by name ('marts.x') in a `reading_session`: an
+    external table over its folder in the session's own catalogue, declared afresh on every call
+    (Spark lists the folder again: a rebuilt quarter's files; dropping it leaves the files alone).
+
+    Its columns are the Parquet files' own, and the partition columns (not in the files) take the
+    type the model declares (dbt manifest), or stay the folder names' text when it declares none
+    (period). Spark then casts each partition's value to that type, as it does for the catalogue
+    dbt's process keeps."""
+    folder = table_folder(settings, relation)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{relation}: no table folder at {folder} (not built on Spark?)")
+    partitions = partition_columns(folder)
+    declared = declared_types(relation) if partitions else {}
+    files = session.read.parquet(str(folder)).schema  # partition columns as text (reading_session)
+    columns = ", ".join(
+        f"`{f.name}` {declared.get(f.name, f.dataType.simpleString()) if f.name in partitions else f.dataType.simpleString()}"
+        for f in files.fields
+    )
+    partitioned = f" partitioned by ({', '.join(f'`{c}`' for c in partitions)})" if partitions else ""
+    schema, name = relation.split(".")
+    session.sql(f"create database if not exists `{schema}`")
+    session.sql(f"drop table if exists `{schema}`.`{name}`")
+    session.sql(f"create table `{schema}`.`{name}` ({columns}) using parquet{partitioned} location '{folder}'")
+    if partitions:
+        # The catalogue lists a partitioned table's partitions; none are known until recovered
+        # from the folder (without this the table reads as empty).
+        session.sql(f"alter table `{schema}`.`{name}` recover partitions")
+
+
+def raw_frame(session, settings: Settings, kind_name: str, load_ids: set[int]):
+    """A kind's raw rows as Spark reads them: the files of the given (committed) loads, with money
+    cast to DECIMAL(18,3), the columns and types of DuckDB's raw.<kind> view (raw_layer.view_sql)."""
+    from pyspark.sql import functions as F
+
+    kind = KINDS[kind_name]
+    files = [str(settings.home / relative) for load_id, relative in kind_files(settings.home, kind) if load_id in load_ids]
+    schema = raw_table_columns(kind_name)
+    frame = session.read.schema(schema).parquet(*files) if files else session.createDataFrame([], schema)
+    return frame.select(*[
+        F.col(name).cast(sql_type) if sql_type.startswith("DECIMAL") else F.col(name)
+        for name, sql_type in raw_columns(kind).items()
+    ])
