@@ -199,7 +199,7 @@ def test_a_failing_complexity_step_fails_the_build_and_the_next_run_finishes_it(
         con.execute("create table intermediate.int_regional_complexity as select * from computed.regional_complexity")
         con.execute("drop schema computed cascade")
         con.execute("insert into audit.builds select nextval('audit.build_id_seq'), 'killed', max(ingested_state), now()::timestamp, "
-                    "null, 'started' from audit.builds")
+                    "null, 'started', 'duckdb' from audit.builds")
     (home / "computed" / "regional_complexity.parquet").unlink()
 
     def broken(*_args, **_kwargs):

@@ -100,7 +100,7 @@ def test_sensor_requests_a_run_to_finish_an_interrupted_build_and_only_once(ware
     deliver(warehouse.home, "producer", "q1.csv", csv_bytes([row("producer", period="2025-Q1")]))
     warehouse.ingest("producer")
     warehouse.con.execute(
-        "insert into audit.builds values (1, 'killed-run', 1, now()::timestamp, null, 'started')")
+        "insert into audit.builds values (1, 'killed-run', 1, now()::timestamp, null, 'started', 'duckdb')")
     warehouse.con.close()  # the sensor opens the file read-only, as the daemon would
 
     with dg.build_sensor_context() as context:

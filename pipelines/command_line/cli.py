@@ -368,7 +368,8 @@ def command_rebuild(settings: Settings) -> int:
     """A new warehouse from the kept files: re-ingest them in arrival order, build, check, publish.
 
     The kept files under processed/ and rejected/ and their order are the source of truth; the
-    old warehouse (with its raw and computed files) is kept aside, renamed, rather than deleted.
+    old warehouse (with its raw and computed files, and Spark's tables) is kept aside, renamed,
+    rather than deleted.
     """
     check_home_exists(settings)
     kept = kept_files(settings.home)
@@ -379,8 +380,9 @@ def command_rebuild(settings: Settings) -> int:
         stamp = datetime.now().strftime("%Y%m%dT%H%M%S")
         raw_files = settings.home / RAW_FOLDER  # the old warehouse's rows; the new one writes its own
         computed_files = settings.home / COMPUTED_FOLDER  # its computed tables; the new build computes its own
+        # Spark's tables and catalogue (any engine: a home may have been built by Spark before)
         for path in (settings.warehouse, settings.warehouse.with_name(settings.warehouse.name + ".wal"), raw_files,
-                     computed_files):
+                     computed_files, settings.spark_home):
             if path.exists():
                 aside = path.with_name(f"{path.name}.before-rebuild-{stamp}")
                 path.rename(aside)
