@@ -27,6 +27,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from pipelines.files import write_parquet_atomically
 from pipelines.ingestion.contracts import KINDS
 from pipelines.ingestion.raw_layer import RAW_FOLDER, kind_files, raw_columns, remove_uncommitted
 from pipelines.settings import Settings
@@ -121,13 +122,9 @@ def audit_copy(settings: Settings, table: str) -> Path:
 
 def copy_audit_tables(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
     """Write the audit tables the dbt project reads as Parquet for Spark (small: a row per file
-    and rule). Each copy replaces the last whole: written aside, then renamed into place."""
+    and rule). Each copy replaces the last whole, as the raw and computed files are written."""
     for table in AUDIT_SOURCES:
-        folder = audit_copy(settings, table)
-        folder.mkdir(parents=True, exist_ok=True)
-        staging = folder / f".{table}.parquet.{os.getpid()}"
-        con.execute(f"copy (select * from audit.{table}) to '{staging}' (format parquet)")
-        os.replace(staging, folder / f"{table}.parquet")
+        write_parquet_atomically(con.sql(f"select * from audit.{table}").pl(), audit_copy(settings, table) / f"{table}.parquet")
 
 
 def table_reader(settings: Settings) -> Reader:
