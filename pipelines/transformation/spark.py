@@ -176,12 +176,13 @@ def expose_tables(con: duckdb.DuckDBPyConnection, settings: Settings, manifest: 
     warehouse over the table's Parquet files, so publication, `sovereignty sql` and an analyst's
     DuckDB client read Spark's marts as they read DuckDB's. The relations exposed, as schema.name."""
     exposed = []
+    tables = duckdb_tables(con)
     for node in manifest["nodes"].values():
         if node["resource_type"] not in ("model", "seed") or node["config"].get("materialized") == "ephemeral":
             continue
         relation = f"{node['schema']}.{node['name']}"
         con.execute(f"create schema if not exists {node['schema']}")
-        if (node["schema"], node["name"]) in duckdb_tables(con):
+        if (node["schema"], node["name"]) in tables:
             con.execute(f"drop table {relation}")  # the home was built by DuckDB before
         con.execute(f"create or replace view {relation} as {folder_query(settings, relation, node)}")
         exposed.append(relation)
