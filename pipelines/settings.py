@@ -43,6 +43,11 @@ DEFAULT_DOMINANCE_SHARE = 0.85
 # its value, up or down; the optimiser choosing secondary suppressions gets this many seconds.
 DEFAULT_PROTECTION = 0.10
 DEFAULT_SOLVER_TIME_LIMIT = 120.0
+# How many of a run's steps may run at once, each in a process of its own (Dagster's multiprocess
+# executor): the report kinds' ingestion steps then read and validate their files in parallel
+# (docs/operations.md). 1: every step in the run's own process, one after another, which spares
+# a process start per step and suits a 2-core machine.
+DEFAULT_PROCESSES = 1
 # Where `make ui` serves the Dagster UI: Dagster's own default port.
 DEFAULT_UI_PORT = 3000
 # The engine that builds and checks the marts (docs/scaling.md): DuckDB in this process, the
@@ -96,6 +101,7 @@ class Settings:
     # and secondary suppression by optimisation gets this many seconds before the fallback.
     disclosure_solver_time_limit: float
     lock_wait_seconds: float = DEFAULT_LOCK_WAIT_SECONDS  # for readers to close the warehouse
+    processes: int = DEFAULT_PROCESSES  # steps of a run at once, each in its own process
     # The URL that receives new high-severity risk signals as a JSON POST after each release;
     # None: no alerts are sent (docs/early_warning.md).
     alert_webhook: str | None = None
@@ -145,6 +151,7 @@ class Settings:
             disclosure_solver_time_limit=env_setting("SOVEREIGNTY_DISCLOSURE_TIME_LIMIT", DEFAULT_SOLVER_TIME_LIMIT,
                                                      POSITIVE_SECONDS),
             lock_wait_seconds=env_setting("SOVEREIGNTY_LOCK_WAIT_SECONDS", DEFAULT_LOCK_WAIT_SECONDS, SECONDS),
+            processes=env_setting("SOVEREIGNTY_PROCESSES", DEFAULT_PROCESSES, POSITIVE_INTEGER),
             alert_webhook=env_setting("SOVEREIGNTY_ALERT_WEBHOOK", None, str),
             early_warning={
                 name: env_setting(f"SOVEREIGNTY_SIGNAL_{name.upper()}", default, NON_NEGATIVE)

@@ -21,6 +21,7 @@ import json
 import os
 import re
 import time
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -63,14 +64,7 @@ AUDIT_DDL = (
   finished_at timestamp not null,
   check (rows_read = rows_loaded + rows_quarantined + rows_skipped)
 )""",
-    """create table if not exists audit.quarantine (
-  load_id bigint not null,
-  kind varchar not null,
-  file_name varchar not null,
-  row_number bigint not null,
-  original_values json not null,   -- the row's cells as delivered, keyed by the file's header
-  reasons varchar[] not null       -- every hard rule the row breaks
-)""",
+    # audit.quarantine is a view over the quarantine files (pipelines/ingestion/raw_layer.py).
     """create table if not exists audit.rule_results (
   load_id bigint not null,
   kind varchar not null,
@@ -130,11 +124,21 @@ def create_schemas(con: duckdb.DuckDBPyConnection) -> None:
 # Lock files this process holds, with how many callers hold each: the `sovereignty` command
 # holds the lock for a whole run and the assets it executes in-process take it again.
 _HELD: dict[Path, list] = {}
+# The holder of the lock shares it with the processes it starts (the step processes of Dagster's
+# multiprocess executor): they inherit this variable, which names the holder's token.
+WRITER_TOKEN_VARIABLE = "SOVEREIGNTY_WRITER_TOKEN"
+SAME_RUN_PAUSE_SECONDS = 0.05
 
 
 @contextlib.contextmanager
-def writer_lock(warehouse: Path) -> Iterator[None]:
-    """Hold the warehouse's single-writer lock, or fail at once naming who holds it."""
+def writer_lock(warehouse: Path, run_id: str | None = None) -> Iterator[None]:
+    """Hold the warehouse's single-writer lock, or fail at once naming who holds it.
+
+    Two exceptions to failing, both within one run whose steps run in parallel processes (docs/
+    operations.md): a process started by the holder shares its lock (the `sovereignty` command
+    holds it for the whole run), and a step of the Dagster run `run_id` waits while another step
+    of the same run holds it. Either way DuckDB's own file lock lets one of them write at a time
+    (open_warehouse waits for it)."""
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     lock_path = warehouse.with_name(warehouse.name + ".writer.lock").resolve()
     if lock_path in _HELD:  # re-entered by the same process
@@ -145,28 +149,54 @@ def writer_lock(warehouse: Path) -> Iterator[None]:
             _HELD[lock_path][1] -= 1
         return
     with open(lock_path, "a+") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "another process"
-            raise WarehouseBusyError(
-                f"The warehouse {warehouse} is being written by {holder}. DuckDB allows one "
-                "writing process per file: wait for that run to finish, then try again."
-            ) from None
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                handle.seek(0)
+                holder = lock_holder(handle.read())
+            if holder.get("token") and holder["token"] == os.environ.get(WRITER_TOKEN_VARIABLE):
+                yield  # held for this process's run by the process that started it
+                return
+            if not (run_id and holder.get("run_id") == run_id):
+                raise WarehouseBusyError(
+                    f"The warehouse {warehouse} is being written by {holder.get('text') or 'another process'}. DuckDB "
+                    "allows one writing process per file: wait for that run to finish, then try again."
+                )
+            time.sleep(SAME_RUN_PAUSE_SECONDS)  # another step of this run: it holds the lock for a moment
+        token = uuid.uuid4().hex
         handle.seek(0)
         handle.truncate()
         since = datetime.now(UTC).isoformat(timespec="seconds")
-        handle.write(json.dumps({"pid": os.getpid(), "since": since}))
+        handle.write(json.dumps({"pid": os.getpid(), "since": since, "token": token, "run_id": run_id}))
         handle.flush()
         _HELD[lock_path] = [handle, 1]
+        inherited = os.environ.get(WRITER_TOKEN_VARIABLE)
+        os.environ[WRITER_TOKEN_VARIABLE] = token
         try:
             yield
         finally:
+            if inherited is None:
+                os.environ.pop(WRITER_TOKEN_VARIABLE, None)
+            else:
+                os.environ[WRITER_TOKEN_VARIABLE] = inherited
             del _HELD[lock_path]
             handle.seek(0)
             handle.truncate()
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def lock_holder(content: str) -> dict[str, Any]:
+    """What the lock file says of its holder (written by writer_lock), with `text` for messages."""
+    try:
+        holder = json.loads(content or "{}")
+    except json.JSONDecodeError:
+        holder = {}
+    if not isinstance(holder, dict):
+        holder = {}
+    holder["text"] = content.strip()
+    return holder
 
 
 def current_writer(warehouse: Path) -> str | None:
@@ -178,10 +208,7 @@ def current_writer(warehouse: Path) -> str | None:
         try:
             fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
         except BlockingIOError:
-            try:
-                holder = json.loads(handle.read() or "{}")
-            except json.JSONDecodeError:
-                holder = {}
+            holder = lock_holder(handle.read())
             return f"PID {holder.get('pid', '?')} since {holder.get('since', '?')}"
         fcntl.flock(handle, fcntl.LOCK_UN)
     return None
@@ -227,9 +254,10 @@ def open_warehouse(settings: Settings, *, read_only: bool = False, wait_seconds:
 
 
 @contextlib.contextmanager
-def writing(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A writing connection, under the single-writer lock, with the raw and audit schemas."""
-    with writer_lock(settings.warehouse):
+def writing(settings: Settings, run_id: str | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A writing connection, under the single-writer lock, with the raw and audit schemas; a
+    step of a Dagster run passes the run's id (writer_lock: steps in parallel processes)."""
+    with writer_lock(settings.warehouse, run_id):
         con = open_warehouse(settings)
         try:
             create_schemas(con)

@@ -23,7 +23,7 @@ class Warehouse:
         create_schemas(self.con)
 
     def ingest(self, *kinds: str):
-        ingestor = Ingestor(self.con, self.home, TODAY)
+        ingestor = Ingestor.on(self.con, self.home, TODAY)
         # every kind by default, a kind after those its validation looks up (contracts.py)
         order = kinds or sorted(KINDS, key=lambda name: bool(KINDS[name].ingested_after))
         return [result for kind in order for result in ingestor.ingest_kind(kind)]

@@ -24,10 +24,10 @@ def environment(home: Path, engine: str = "duckdb") -> dict[str, str]:
     return {**os.environ, "SOVEREIGNTY_HOME": str(home), "SOVEREIGNTY_TODAY": TODAY.isoformat(), "SOVEREIGNTY_ENGINE": engine}
 
 
-def sovereignty(home: Path, *args: str, engine: str = "duckdb") -> subprocess.CompletedProcess:
-    """The real command in a process of its own, its output captured."""
-    return subprocess.run([sys.executable, "-m", "pipelines.command_line.cli", *args], env=environment(home, engine),
-                          capture_output=True, text=True, timeout=900)
+def sovereignty(home: Path, *args: str, engine: str = "duckdb", settings: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """The real command in a process of its own, its output captured; `settings` adds variables."""
+    return subprocess.run([sys.executable, "-m", "pipelines.command_line.cli", *args],
+                          env={**environment(home, engine), **(settings or {})}, capture_output=True, text=True, timeout=900)
 
 
 def marts_without_timestamps(home: Path) -> dict[str, list[tuple]]:

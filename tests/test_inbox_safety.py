@@ -149,7 +149,7 @@ def test_a_file_resent_under_the_same_name_while_ingested_is_not_lost(warehouse,
     second = csv_bytes([row("producer", output_value="200")])
     path = deliver(warehouse.home, "producer", "report.csv", first)
     kind = KINDS["producer"]
-    ingestor = Ingestor(warehouse.con, warehouse.home, TODAY)
+    ingestor = Ingestor.on(warehouse.con, warehouse.home, TODAY)
     delivery = examine(kind, path, validation_context(warehouse.con, TODAY))
     if how == "replaced":  # a new file renamed over the old name
         fresh = path.with_name(".upload")
@@ -205,7 +205,7 @@ def test_load_ids_are_taken_inside_the_load_so_a_failed_load_leaves_no_gap(wareh
     deliver(warehouse.home, "producer", "a.csv", GOOD, order=1)
     deliver(warehouse.home, "producer", "b.csv", csv_bytes([row("producer", output_value="5")]), order=2)
     calls = {"n": 0}
-    original = Ingestor.insert_quarantine
+    original = Ingestor.write_quarantine
 
     def fail_once(self, *args):
         calls["n"] += 1
@@ -213,7 +213,7 @@ def test_load_ids_are_taken_inside_the_load_so_a_failed_load_leaves_no_gap(wareh
             raise OSError("disk trouble")
         return original(self, *args)
 
-    monkeypatch.setattr(Ingestor, "insert_quarantine", fail_once)
+    monkeypatch.setattr(Ingestor, "write_quarantine", fail_once)
     with pytest.raises(OSError):
         warehouse.ingest("producer")
     results = warehouse.ingest("producer")

@@ -120,7 +120,7 @@ def test_rows_outside_the_run_quarters_leave_the_file_in_the_inbox(warehouse):
     from tests.conftest import TODAY
 
     deliver(warehouse.home, "trade", "q2.csv", csv_bytes([row("trade", period="2025-Q2")]))
-    ingestor = Ingestor(warehouse.con, warehouse.home, TODAY)
+    ingestor = Ingestor.on(warehouse.con, warehouse.home, TODAY)
     (deferred,) = ingestor.ingest_kind("trade", ["2025-Q1"])
     assert deferred.status == "deferred"
     assert warehouse.value("select count(*) from audit.loads") == 0

@@ -17,6 +17,11 @@ from tests.conftest import TODAY
 from tests.reports import csv_bytes, deliver, row
 
 
+def killed(*args, **kwargs):
+    """Stands for the process being stopped at the point it replaces."""
+    raise KeyboardInterrupt
+
+
 def producer_file(*quarters_and_values: tuple[str, str]) -> bytes:
     """A producer report of one enterprise and product: (quarter, output value) per row."""
     return csv_bytes([row("producer", period=quarter, output_value=value) for quarter, value in quarters_and_values])
@@ -43,7 +48,7 @@ def test_money_is_rounded_to_three_places_as_sql_casts_it(warehouse):
 
 
 def test_views_of_kinds_without_loads_are_empty_and_typed(warehouse):
-    Ingestor(warehouse.con, warehouse.home, TODAY)
+    Ingestor.on(warehouse.con, warehouse.home, TODAY)
     for kind in KINDS:
         assert warehouse.value(f"select count(*) from raw.{kind}") == 0
 
@@ -51,10 +56,7 @@ def test_views_of_kinds_without_loads_are_empty_and_typed(warehouse):
 def test_files_of_a_load_that_never_committed_are_removed_and_never_read(warehouse, monkeypatch):
     deliver(warehouse.home, "producer", "first.csv", producer_file(("2025-Q1", "10"), ("2025-Q2", "20")))
 
-    def die(*args, **kwargs):
-        raise KeyboardInterrupt  # the process is stopped after the files, before the commit
-
-    monkeypatch.setattr(Ingestor, "insert_quarantine", die)
+    monkeypatch.setattr(Ingestor, "write_quarantine", killed)  # after the raw files, before the commit
     with pytest.raises(KeyboardInterrupt):
         warehouse.ingest("producer")
     monkeypatch.undo()
@@ -81,7 +83,7 @@ def test_a_warehouse_with_raw_tables_is_moved_to_files_once(warehouse):
     for _, relative in raw_layer.kind_files(warehouse.home, KINDS["producer"]):
         (warehouse.home / relative).unlink()
 
-    Ingestor(warehouse.con, warehouse.home, TODAY)
+    Ingestor.on(warehouse.con, warehouse.home, TODAY)
     assert warehouse.value("select table_type from information_schema.tables "
                            "where table_schema = 'raw' and table_name = 'producer'") == "VIEW"
     assert warehouse.rows("select * from raw.producer order by period") == before
@@ -93,3 +95,55 @@ def test_the_files_are_plain_parquet_any_reader_opens(warehouse):
     ((_, relative),) = raw_layer.kind_files(warehouse.home, KINDS["producer"])
     columns = duckdb.sql(f"select * from '{warehouse.home / relative}'").columns
     assert columns == list(raw_layer.raw_columns(KINDS["producer"]))
+
+
+def test_quarantined_rows_are_a_parquet_file_per_load_read_through_audit_quarantine(warehouse):
+    deliver(warehouse.home, "producer", "mixed.csv", csv_bytes([row("producer", period="2025-Q1"),
+                                                                row("producer", period="2025-Q5")]))
+    (result,) = warehouse.ingest("producer")
+    relative = raw_layer.quarantine_file(KINDS["producer"], result.load_id)
+    assert str(relative) == f"quarantine/producer/{result.load_id:08d}.parquet"
+    in_file = duckdb.sql(f"select load_id, kind, file_name, row_number, reasons from '{warehouse.home / relative}'").fetchall()
+    assert in_file == [(result.load_id, "producer", "mixed.csv", 3, ["period.not_a_quarter"])]
+    assert warehouse.rows("select load_id, kind, file_name, row_number, reasons from audit.quarantine") == in_file
+    assert warehouse.value("select original_values ->> 'period' from audit.quarantine") == "2025-Q5"
+    assert warehouse.value("select table_type from information_schema.tables "
+                           "where table_schema = 'audit' and table_name = 'quarantine'") == "VIEW"
+
+
+def test_a_load_taking_an_id_removes_what_an_uncommitted_load_of_that_id_left_in_any_kind(warehouse, monkeypatch):
+    """Kinds may be ingested in parallel processes: a process killed before its commit leaves
+    files of an id the next load of another kind then takes; they must never count as its."""
+    deliver(warehouse.home, "producer", "killed.csv", csv_bytes([row("producer"), row("producer", period="2025-Q5")]))
+
+    monkeypatch.setattr(Ingestor, "insert_rule_results", killed)  # after the raw and quarantine files
+    with pytest.raises(KeyboardInterrupt):
+        warehouse.ingest("producer")
+    monkeypatch.undo()
+    left = [p for layer in (raw_layer.RAW_FOLDER, raw_layer.QUARANTINE_FOLDER)
+            for _, p in raw_layer.kind_files(warehouse.home, KINDS["producer"], layer)]
+    assert len(left) == 2
+
+    deliver(warehouse.home, "trade", "trade.csv", csv_bytes([row("trade")]))
+    (result,) = warehouse.ingest("trade")
+    assert result.load_id == 1  # the id the killed load had
+    assert not any((warehouse.home / p).exists() for p in left)
+    assert warehouse.value("select count(*) from raw.producer") == 0
+    assert warehouse.value("select count(*) from audit.quarantine") == 0
+
+
+def test_a_warehouse_with_a_quarantine_table_is_moved_to_files_once(warehouse):
+    deliver(warehouse.home, "producer", "mixed.csv", csv_bytes([row("producer"), row("producer", period="2025-Q5")]))
+    warehouse.ingest("producer")
+    before = warehouse.rows("select * from audit.quarantine")
+    # as an older version kept them: a table, and no files
+    warehouse.con.execute("create table audit.quarantine_table as select * from audit.quarantine")
+    warehouse.con.execute("drop view audit.quarantine")
+    warehouse.con.execute("alter table audit.quarantine_table rename to quarantine")
+    for _, relative in raw_layer.kind_files(warehouse.home, KINDS["producer"], raw_layer.QUARANTINE_FOLDER):
+        (warehouse.home / relative).unlink()
+
+    Ingestor.on(warehouse.con, warehouse.home, TODAY)
+    assert warehouse.value("select table_type from information_schema.tables "
+                           "where table_schema = 'audit' and table_name = 'quarantine'") == "VIEW"
+    assert warehouse.rows("select * from audit.quarantine") == before

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -16,7 +17,13 @@ from pipelines.command_line.cli import EXIT_BUSY, main
 from pipelines.defs.definitions import build_definitions
 from pipelines.defs.jobs import PUBLISH_JOB
 from pipelines.settings import Settings
-from pipelines.warehouse import WarehouseBusyError, WarehouseDamagedError, open_warehouse, writer_lock
+from pipelines.warehouse import (
+    WRITER_TOKEN_VARIABLE,
+    WarehouseBusyError,
+    WarehouseDamagedError,
+    open_warehouse,
+    writer_lock,
+)
 
 
 def hold_in_subprocess(code: str) -> subprocess.Popen:
@@ -55,6 +62,39 @@ def test_the_lock_is_reentrant_within_one_process(home):
     warehouse = home / "warehouse.duckdb"
     with writer_lock(warehouse), writer_lock(warehouse):
         pass
+
+
+def test_a_process_started_by_the_holder_shares_its_lock(home):
+    """The step processes of a `sovereignty run` with SOVEREIGNTY_PROCESSES > 1 write under the
+    lock the command holds for the run; a process that did not inherit it is refused."""
+    warehouse = home / "warehouse.duckdb"
+    take = f"from pathlib import Path; from pipelines.warehouse import writer_lock\nwith writer_lock(Path({str(warehouse)!r})): pass"
+    with writer_lock(warehouse):
+        child = subprocess.run([sys.executable, "-c", take], capture_output=True, text=True)
+        assert child.returncode == 0, child.stderr
+        stranger = subprocess.run([sys.executable, "-c", take], capture_output=True, text=True,
+                                  env={k: v for k, v in os.environ.items() if k != WRITER_TOKEN_VARIABLE})
+        assert "WarehouseBusyError" in stranger.stderr
+
+
+def test_a_step_of_the_same_run_waits_for_the_lock_and_a_step_of_another_run_is_refused(home):
+    """Steps of one Dagster run in parallel processes (no command holding the lock for them)
+    take turns; a step of another run fails at once naming the holder."""
+    warehouse = home / "warehouse.duckdb"
+    holder = hold_in_subprocess(
+        f"""
+        from pathlib import Path
+        from pipelines.warehouse import writer_lock
+        lock = writer_lock(Path({str(warehouse)!r}), "run-1"); lock.__enter__()
+        """
+    )
+    with pytest.raises(WarehouseBusyError, match=f'"pid": {holder.pid}'):
+        with writer_lock(warehouse, "run-2"):
+            pass
+    threading.Timer(1.0, release, [holder]).start()
+    started = time.monotonic()
+    with writer_lock(warehouse, "run-1"):
+        assert time.monotonic() - started >= 0.9  # waited for the other step to let go
 
 
 def test_duckdb_file_open_elsewhere_gives_a_clear_message_naming_the_process(home):

@@ -31,7 +31,7 @@ from pipelines.defs.transformation import DBT_TESTS_CHECK
 from pipelines.ingestion.ingest import InboxError, Ingestor, NotRegularFile, kept_files, read_entry, sha256_of
 from pipelines.ingestion.periods import quarter_of
 from pipelines.ingestion.planning import InboxPlan, inbox_plan
-from pipelines.ingestion.raw_layer import RAW_FOLDER
+from pipelines.ingestion.raw_layer import QUARANTINE_FOLDER, RAW_FOLDER
 from pipelines.publication.attempts import record_unrecorded_release, unfinished_work
 from pipelines.publication.release import DamagedLatest, read_latest
 from pipelines.settings import Settings, SettingsError
@@ -55,6 +55,10 @@ EXIT_NO_SPACE = 5  # the disk is full
 
 # Runs started by this command carry the process and machine that ran them, so that a run left
 # STARTED by a killed process can be told from one that is still going.
+# The module of the Dagster definitions, from which a step process loads the run's job.
+DEFINITIONS_MODULE = "pipelines.defs.definitions"
+# What `execute_job` returns: the in-process executor's result, or the multiprocess executor's.
+RunResult = dg.ExecuteInProcessResult | dg.JobExecutionResult
 PID_TAG = "sovereignty/pid"
 HOST_TAG = "sovereignty/host"
 
@@ -100,7 +104,7 @@ def process_alive(pid: int) -> bool:
     return True
 
 
-def execute_job(settings: Settings, name: str, plan: InboxPlan | None, out: TextIO, log_path: Path) -> dg.ExecuteInProcessResult:
+def execute_job(settings: Settings, name: str, plan: InboxPlan | None, out: TextIO, log_path: Path) -> RunResult:
     """Run one of the definitions' jobs in this process, showing its steps on `out` as they happen."""
     display = RunDisplay(out)
     display.line(f"{name}: loading the pipeline (Dagster definitions, the dbt project)")
@@ -115,17 +119,22 @@ def execute_job(settings: Settings, name: str, plan: InboxPlan | None, out: Text
                              if isinstance(assets, dg.AssetsDefinition) and assets.op.name == DBT_STEP)
     display.line(f"run {run_id} started; its full log is in the Dagster UI and the run log")
     watcher = RunWatcher(instance, run_id, display)
+    tags = {**(partition_range_tags(plan) if plan else {}), PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname(),
+            DBT_LOG_TAG: str(log_path)}
+    # The command shows its own lines; Dagster's step log stays in the run's event log.
+    run_config = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
     watcher.start()
     try:
-        return job.execute_in_process(
-            instance=instance,
-            run_id=run_id,
-            tags={**(partition_range_tags(plan) if plan else {}), PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname(),
-                  DBT_LOG_TAG: str(log_path)},
-            raise_on_error=False,
-            # The command shows its own lines; Dagster's step log stays in the run's event log.
-            run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
-        )
+        if settings.processes == 1:
+            return job.execute_in_process(instance=instance, run_id=run_id, tags=tags, raise_on_error=False,
+                                          run_config=run_config)
+        # Steps in processes of their own (the definitions' multiprocess executor), each of which
+        # loads the job again by name; they share this process's writer lock (warehouse.writer_lock).
+        from dagster._core.execution.api import execute_run  # execute_job, its public form, takes no run id
+
+        run = instance.create_run_for_job(job_def=job, run_id=run_id, run_config=run_config, tags=tags)
+        return execute_run(dg.build_reconstructable_job(DEFINITIONS_MODULE, "job_named", reconstructable_args=(name,)),
+                           run, instance)
     finally:
         watcher.stop()
 
@@ -205,7 +214,7 @@ def root_cause(error) -> str:
     return error.message.strip()
 
 
-def print_checks(result: dg.ExecuteInProcessResult) -> None:
+def print_checks(result: RunResult) -> None:
     """How many checks ran (dbt tests, Great Expectations suites, the alert check); a failed check
     of warning severity (raw volumes, new high-severity signals) is a warning, not a failure."""
     evaluations = [event.asset_check_evaluation_data for event in result.all_events
@@ -328,7 +337,7 @@ def only_duplicates(settings: Settings, plan: InboxPlan) -> bool:
 def record_duplicates(settings: Settings, plan: InboxPlan, before: int) -> int:
     """Record and keep a delivery of duplicates without a run: no figure can change."""
     with open_warehouse(settings) as con:
-        ingestor = Ingestor(con, settings.home, settings.today)
+        ingestor = Ingestor.on(con, settings.home, settings.today)
         results = [result for kind, paths in plan.files.items() if paths for result in ingestor.ingest_kind(kind)]
         print(f"All {len(results)} delivered files are duplicates of files already ingested: recorded in audit.loads "
               "and kept under processed/. Nothing to rebuild; the release is unchanged.")
@@ -368,7 +377,7 @@ def command_rebuild(settings: Settings) -> int:
     """A new warehouse from the kept files: re-ingest them in arrival order, build, check, publish.
 
     The kept files under processed/ and rejected/ and their order are the source of truth; the
-    old warehouse (with its raw and computed files, and Spark's tables) is kept aside, renamed,
+    old warehouse (with its raw, quarantine and computed files, and Spark's tables) is kept aside, renamed,
     rather than deleted.
     """
     check_home_exists(settings)
@@ -378,10 +387,11 @@ def command_rebuild(settings: Settings) -> int:
         return EXIT_FAILED
     with writer_lock(settings.warehouse):
         stamp = datetime.now().strftime("%Y%m%dT%H%M%S")
-        raw_files = settings.home / RAW_FOLDER  # the old warehouse's rows; the new one writes its own
+        # the old warehouse's kept and quarantined rows; the new one writes its own
+        row_files = [settings.home / RAW_FOLDER, settings.home / QUARANTINE_FOLDER]
         computed_files = settings.home / COMPUTED_FOLDER  # its computed tables; the new build computes its own
         # Spark's tables and catalogue (any engine: a home may have been built by Spark before)
-        for path in (settings.warehouse, settings.warehouse.with_name(settings.warehouse.name + ".wal"), raw_files,
+        for path in (settings.warehouse, settings.warehouse.with_name(settings.warehouse.name + ".wal"), *row_files,
                      computed_files, settings.spark_home):
             if path.exists():
                 aside = path.with_name(f"{path.name}.before-rebuild-{stamp}")
@@ -389,7 +399,7 @@ def command_rebuild(settings: Settings) -> int:
                 print(f"Kept the old {path.name} as {aside}")
         with open_warehouse(settings) as con:
             create_schemas(con)
-            ingestor = Ingestor(con, settings.home, settings.today)
+            ingestor = Ingestor.on(con, settings.home, settings.today)
             for kind, path in kept:
                 ingestor.reingest(kind, path)
         print(f"Re-ingested {len(kept)} kept files; building, checking and publishing.")
@@ -406,7 +416,7 @@ def check_home_exists(settings: Settings) -> None:
                         "`sovereignty demo` writes demo reports into a new one.")
 
 
-def execute_logged(settings: Settings, job: str, plan: InboxPlan | None = None) -> tuple[dg.ExecuteInProcessResult, Path]:
+def execute_logged(settings: Settings, job: str, plan: InboxPlan | None = None) -> tuple[RunResult, Path]:
     log_path = settings.home / "logs" / f"run-{datetime.now():%Y%m%dT%H%M%S}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     # dbt's progress lines go to the run's log (the dbt step writes them there); the command
@@ -417,7 +427,7 @@ def execute_logged(settings: Settings, job: str, plan: InboxPlan | None = None) 
         return execute_job(settings, job, plan, sys.stdout, log_path), log_path
 
 
-def report_run(settings: Settings, result: dg.ExecuteInProcessResult, log_path: Path) -> int:
+def report_run(settings: Settings, result: RunResult, log_path: Path) -> int:
     """Headlines, the release (or why there is none) and failed steps; the command's exit code."""
     with open_warehouse(settings, read_only=True) as con:
         publication = publication_of_run(con, result.run_id)

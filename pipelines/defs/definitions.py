@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from pipelines.defs.executor import run_executor
 from pipelines.defs.ingestion import ingestion_assets
 from pipelines.defs.jobs import main_job, publish_job
 from pipelines.defs.publication import alert_check, publication_asset
@@ -31,9 +32,14 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         sensors=[inbox_sensor(settings)],
         schedules=[nightly_schedule(settings)],
         resources={"dbt": dbt_resource(settings)},
-        # One step at a time: DuckDB takes one writing process per file.
-        executor=dg.in_process_executor,
+        executor=run_executor(settings),
     )
 
 
 defs = build_definitions(Settings.from_env())
+
+
+def job_named(name: str) -> dg.JobDefinition:
+    """One of these definitions' jobs: how each step process of the multiprocess executor loads
+    the job that `sovereignty run` runs (pipelines/defs/executor.py)."""
+    return defs.resolve_job_def(name)

@@ -5,9 +5,12 @@ files whose rows all fall in those quarters; a file reaching outside them stays 
 for a run that covers them (the sensor and `sovereignty run` choose the quarters from the
 files, so in practice every file is covered). The first partition also ingests the quarters
 before it (pipelines/ingestion/planning.py).
+
+With SOVEREIGNTY_PROCESSES above 1 the kinds' steps run in parallel processes (executor.py).
 """
 
 
+import functools
 from collections import Counter
 
 import dagster as dg
@@ -62,8 +65,13 @@ def ingestion_asset(kind: ReportKind, settings: Settings, partitions: dg.Partiti
     )
     def ingest(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         quarters = quarters_of_partitions(context.partition_keys, first_partition(settings)) if kind.quarterly else None
-        with writing(settings) as con:
-            results = Ingestor(con, settings.home, settings.today).ingest_kind(kind.name, quarters)
+        if settings.processes > 1:
+            # Other kinds' steps run beside this one: the warehouse is held while a load is recorded.
+            connect = functools.partial(writing, settings, context.run.run_id)
+            results = Ingestor(connect, settings.home, settings.today).ingest_kind(kind.name, quarters)
+        else:
+            with writing(settings, context.run.run_id) as con:
+                results = Ingestor.on(con, settings.home, settings.today).ingest_kind(kind.name, quarters)
         for result in results:
             if result.status == "rejected":
                 context.log.warning(f"{kind.name}: rejected {result.file_name}: {result.error}")

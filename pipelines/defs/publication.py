@@ -8,6 +8,7 @@ pipelines/publication/alerts.py.
 
 import dagster as dg
 
+from pipelines.defs.executor import ONE_AT_A_TIME
 from pipelines.defs.jobs import RELEASE
 from pipelines.publication.alerts import alert_delivery
 from pipelines.publication.attempts import InconsistentMarts
@@ -23,11 +24,12 @@ def publication_asset(settings: Settings, blocking_suites: list[str]) -> dg.Asse
         deps=[dg.AssetKey(["marts", name]) for name in EXTRACTS],
         group_name="publication",
         kinds={"parquet", "html"},
+        op_tags=ONE_AT_A_TIME,
         description="The stakeholders' release: disclosure-controlled Parquet extracts, manifest.json and "
         "report.html in published/<release_id>/, with published/latest naming the newest (outputs.md).",
     )
     def release(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-        with writing(settings) as con:
+        with writing(settings, context.run.run_id) as con:
             try:
                 publication = publish(con, settings, context.run.run_id, blocking_suites)
             except InconsistentMarts as why:
@@ -58,6 +60,7 @@ def alert_check(settings: Settings) -> dg.AssetChecksDefinition:
         asset=RELEASE,
         name="high_severity_signals",
         blocking=False,
+        op_tags=ONE_AT_A_TIME,
         description="Marks the new high-severity risk signals of the release (it fails, as a warning, when there "
         "are any) and POSTs them as JSON to SOVEREIGNTY_ALERT_WEBHOOK (docs/early_warning.md).",
     )

@@ -18,6 +18,7 @@ import time
 
 import dagster as dg
 
+from pipelines.defs.executor import ONE_AT_A_TIME
 from pipelines.ingestion.raw_layer import committed_loads
 from pipelines.quality.suites import SuiteFile, record_validation, suite_files
 from pipelines.settings import Settings
@@ -30,6 +31,7 @@ def gx_check(suite: SuiteFile, settings: Settings) -> dg.AssetChecksDefinition:
         name=f"gx_{suite.name}",
         blocking=suite.blocking,
         description=suite.purpose,
+        op_tags=ONE_AT_A_TIME,
     )
     def check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
         from pipelines.quality.gx_common import load_suite  # GX loads when a check runs
@@ -57,7 +59,7 @@ def gx_check(suite: SuiteFile, settings: Settings) -> dg.AssetChecksDefinition:
                 outcome = validate_table(settings.warehouse, suite.table, load_suite(suite.path),
                                          docs_dir=docs_dir, duckdb_config=duckdb_config(settings))
             seconds = time.monotonic() - started
-            with writing(settings) as con:
+            with writing(settings, context.run.run_id) as con:
                 record_validation(con, context.run.run_id, outcome, suite.blocking, seconds)
         except WarehouseBusyError as busy:
             raise dg.Failure(

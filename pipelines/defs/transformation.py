@@ -14,6 +14,7 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliInvocation, DbtCliResource, 
 from dagster_dbt.asset_utils import get_asset_check_key_for_test
 from dagster_dbt.dbt_manifest import validate_manifest
 
+from pipelines.defs.executor import ONE_AT_A_TIME
 from pipelines.defs.jobs import DBT_LOG_TAG
 from pipelines.settings import Settings
 from pipelines.transformation import spark
@@ -269,10 +270,10 @@ def computed_key(table: ComputedTable) -> dg.AssetKey:
     return dg.AssetKey([COMPUTED_SOURCE, table.name])
 
 
-def compute_in_warehouse(settings: Settings, table: ComputedTable) -> dg.AssetMaterialization:
+def compute_in_warehouse(settings: Settings, table: ComputedTable, run_id: str) -> dg.AssetMaterialization:
     """Compute a table from what the engine built and point the warehouse's view at the new file
     (on Spark, dbt's next part declares its table: spark.file_sources)."""
-    with writing(settings) as con:
+    with writing(settings, run_id) as con:
         reader = spark.table_reader(settings) if settings.engine == "spark" else duckdb_reader(con)
         computed = compute_table(table, reader, settings.home)
         show_computed_file(con, table)
@@ -291,7 +292,7 @@ def dbt_warehouse_assets(settings: Settings) -> dg.AssetsDefinition:
     project = dbt_project()
     translator = SovereigntyTranslator()
 
-    @dbt_assets(manifest=project.manifest_path, project=project, dagster_dbt_translator=translator)
+    @dbt_assets(manifest=project.manifest_path, project=project, dagster_dbt_translator=translator, op_tags=ONE_AT_A_TIME)
     def warehouse_models(context: dg.AssetExecutionContext, dbt: dg.ResourceParam[DbtCliResource]):
         """`dbt build` of the selected models: seeds, models and their tests, in dependency order,
         with the computed layer's tables computed in Python in the middle of it.
@@ -306,7 +307,7 @@ def dbt_warehouse_assets(settings: Settings) -> dg.AssetsDefinition:
         with the ingested state it started from; only a build that finished names the state the
         marts hold, which is what publication checks (a killed build stays 'started')."""
         manifest = validate_manifest(project.manifest_path)  # dagster-dbt's cached copy, the assets' own
-        with writing(settings) as con:
+        with writing(settings, context.run.run_id) as con:
             build_id = start_build(con, context.run.run_id, settings.engine)
             if settings.engine == "spark":
                 spark.prepare_build(con, settings)
@@ -345,7 +346,7 @@ def dbt_warehouse_assets(settings: Settings) -> dg.AssetsDefinition:
                         yield from dbt_events(dbt.cli([*build, *dbt_vars(settings), "--exclude", COMPUTED_DOWNSTREAM], context=context,
                                                       target_path=target_path), log)
                     for table in plan.computed:
-                        yield compute_in_warehouse(settings, table)
+                        yield compute_in_warehouse(settings, table, context.run.run_id)
                     if plan.second_phase:
                         # Without the context, dagster-dbt adds no selection of its own: exactly these.
                         # (its vars again: on Spark they now declare the computed tables' files)
@@ -359,10 +360,10 @@ def dbt_warehouse_assets(settings: Settings) -> dg.AssetsDefinition:
                 yield from model_check_results(outcomes, translator.data_tests(manifest, project),
                                                context.selected_asset_check_keys)
         except BaseException:
-            with writing(settings) as con:
+            with writing(settings, context.run.run_id) as con:
                 finish_build(con, build_id, "failed")
             raise
-        with writing(settings) as con:
+        with writing(settings, context.run.run_id) as con:
             if settings.engine == "spark":  # the warehouse's views of what Spark built
                 spark.expose_tables(con, settings, manifest)
             finish_build(con, build_id, "succeeded")

@@ -1,10 +1,10 @@
 """Ingesting inbox files: once per content, every row loaded, quarantined or counted as skipped.
 
-One file is one load: its kept rows are written as the load's raw Parquet files
-(raw_layer.py), then its quarantined rows, rule counts and audit record (with its load id) in one
-transaction, which also points the raw view at the new files; only then is the file moved out of
+One file is one load: in one transaction, its load id is taken, its kept and quarantined rows
+are written as the load's Parquet files (raw_layer.py), and its rule counts and audit record are
+inserted, which also points the raw views at the new files; only then is the file moved out of
 the inbox (to processed/ or rejected/, never deleted). A crash before the commit leaves the file
-in the inbox to be ingested again, under the same load id; a crash between the commit and the move leaves a
+in the inbox to be ingested again; a crash between the commit and the move leaves a
 file whose load is recorded but whose kept copy is missing, and the next run finishes that move
 instead of recording a duplicate.
 
@@ -16,14 +16,16 @@ under the same name while it was being ingested stays in the inbox for the next 
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import logging
 import os
 import re
 import stat
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -36,7 +38,7 @@ from pipelines.ingestion import raw_layer
 from pipelines.ingestion.catalogues import load_catalogues
 from pipelines.ingestion.contracts import KINDS, ReportKind
 from pipelines.ingestion.periods import FIRST_QUARTER, parse_quarter_expr, quarter_of
-from pipelines.ingestion.readers import ROW_NUMBER, ParsedFile, RejectedFile, csv_column, read_report
+from pipelines.ingestion.readers import ParsedFile, RejectedFile, csv_column, read_report
 from pipelines.ingestion.validation import ValidatedFile, ValidationContext, validate
 from pipelines.warehouse import scalar, utc_now
 
@@ -234,31 +236,56 @@ def examine(kind: ReportKind, path: Path, context: ValidationContext) -> Deliver
     return delivery
 
 
-class Ingestor:
-    """Ingests the pending files of one home into one open warehouse connection."""
+# Gives a connection to the warehouse for a stretch of writing (pipelines.warehouse.writing, say).
+Connect = Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]]
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, home: Path, today: date | None = None):
-        # The raw views are what validation looks up and dbt reads: a warehouse from before the
-        # raw layer moves its tables out once, a killed load's files go, and the views are set.
-        con.execute("create schema if not exists raw")
-        raw_layer.move_tables_to_files(con, home)
-        raw_layer.remove_uncommitted(con, home)
-        raw_layer.refresh_views(con, home)
-        self.con = con
+
+class Ingestor:
+    """Ingests the pending files of one home into its warehouse.
+
+    Reading and validating a file needs no warehouse; recording its load does. `connect` is asked
+    for a connection for each file's record: one held open throughout (Ingestor.on), or a new one
+    each time, so that ingestion steps in parallel processes hold the warehouse, which DuckDB lets
+    one process write at a time, only while a file's load is recorded (docs/ingestion.md).
+    """
+
+    def __init__(self, connect: Connect, home: Path, today: date | None = None):
+        self.connect = connect
         self.home = home
         self.today = today or date.today()
+        # The raw views are what validation looks up and dbt reads: a warehouse from before the
+        # raw layer moves its tables out once, a killed load's files go, and the views are set.
+        with self.connected() as con:
+            con.execute("create schema if not exists raw")
+            raw_layer.move_tables_to_files(con, home)
+            raw_layer.remove_uncommitted(con, home)
+            raw_layer.refresh_views(con, home)
+
+    @classmethod
+    def on(cls, con: duckdb.DuckDBPyConnection, home: Path, today: date | None = None) -> Ingestor:
+        """An ingestor writing through one connection the caller holds open."""
+        return cls(lambda: contextlib.nullcontext(con), home, today)
+
+    @contextlib.contextmanager
+    def connected(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection from `connect`, which the writing methods use (self.con) until the next."""
+        with self.connect() as con:
+            self.con = con
+            yield con
 
     def ingest_kind(self, kind_name: str, allowed_periods: Iterable[str] | None = None) -> list[LoadResult]:
         """Ingest every pending file of a kind, in arrival order; with allowed_periods, only files
         within them.
 
         The next file is read and validated (Polars, no warehouse access) on a second thread while
-        the current one is written into DuckDB: both release the GIL, so the two stages overlap
-        instead of taking turns. At most two files are in memory at a time.
+        the current one is recorded: both release the GIL, so the two stages overlap instead of
+        taking turns. At most two files are in memory at a time. Within a kind, files are recorded
+        one after another in arrival order, since a later file revises an earlier one.
         """
         kind = KINDS[kind_name]
         allowed = set(allowed_periods) if allowed_periods is not None else None
-        context = validation_context(self.con, self.today)
+        with self.connected() as con:
+            context = validation_context(con, self.today)
         paths = pending_files(self.home, kind_name)
         results = []
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="read-validate") as reader:
@@ -268,15 +295,17 @@ class Ingestor:
                 delivery = upcoming.result()
                 if position + 1 < len(paths):
                     upcoming = reader.submit(examine, kind, paths[position + 1], context)
-                results.append(self.record(kind, delivery, allowed))
+                with self.connected():
+                    results.append(self.record(kind, delivery, allowed))
         return results
 
     def reingest(self, kind_name: str, path: Path) -> LoadResult:
         """Ingest a kept file again where it lies (rebuilding a warehouse from processed/ and rejected/)."""
         kind = KINDS[kind_name]
-        delivery = examine(kind, path, validation_context(self.con, self.today))
-        delivery.kept = True
-        return self.record(kind, delivery, None)
+        with self.connected() as con:
+            delivery = examine(kind, path, validation_context(con, self.today))
+            delivery.kept = True
+            return self.record(kind, delivery, None)
 
     def record(self, kind: ReportKind, delivery: Delivery, allowed: set[str] | None) -> LoadResult:
         """Write what was found in one file: a duplicate, a rejection, a deferral or a load."""
@@ -355,6 +384,7 @@ class Ingestor:
         self.con.execute("begin transaction")
         try:
             load_id = self.next_load_id()
+            raw_layer.remove_load(self.home, load_id)  # files an uncommitted load of this id left
             write(load_id)
             self.con.execute("commit")
         except BaseException:
@@ -423,7 +453,7 @@ class Ingestor:
         def write(load_id: int) -> None:
             result.load_id = load_id
             self.write_rows(kind, load_id, name, delivery.started, validated.loaded)
-            self.insert_quarantine(kind, load_id, name, validated.quarantined)
+            self.write_quarantine(kind, load_id, name, validated.quarantined)
             self.insert_rule_results(kind, load_id, validated, parsed)
             self.insert_load(
                 result,
@@ -436,7 +466,7 @@ class Ingestor:
                 delimiter=parsed.delimiter,
                 extra_columns=parsed.extra_columns,
             )
-            raw_layer.refresh_views(self.con, self.home, [kind])  # the view lists this load's files
+            raw_layer.refresh_views(self.con, self.home, [kind])  # the views list this load's files
 
         load_id = self.in_transaction(write)
         self.move(delivery, self.stored_path("processed", kind.name, load_id, delivery))
@@ -452,18 +482,10 @@ class Ingestor:
             _ingested_at=pl.lit(at, dtype=pl.Datetime("us")),
         ))
 
-    def insert_quarantine(self, kind: ReportKind, load_id: int, file_name: str, rows: pl.DataFrame) -> None:
-        if rows.is_empty():
-            return
-        self.con.register("incoming_quarantine", rows.to_arrow())
-        try:
-            self.con.execute(
-                "insert into audit.quarantine select ?, ?, ?, "
-                f"{ROW_NUMBER}, original_values, reasons from incoming_quarantine",
-                [load_id, kind.name, file_name],
-            )
-        finally:
-            self.con.unregister("incoming_quarantine")
+    def write_quarantine(self, kind: ReportKind, load_id: int, file_name: str, rows: pl.DataFrame) -> None:
+        """The load's quarantined rows as its quarantine file, read through audit.quarantine."""
+        if not rows.is_empty():
+            raw_layer.write_quarantine(self.home, kind, load_id, file_name, rows)
 
     def insert_rule_results(self, kind: ReportKind, load_id: int, validated: ValidatedFile, parsed: ParsedFile) -> None:
         rows = [(load_id, kind.name, rule, severity, checked, failing) for rule, severity, checked, failing in validated.rule_counts]

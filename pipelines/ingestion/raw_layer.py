@@ -1,24 +1,28 @@
-"""The raw layer: each load's kept rows as Parquet files in the home, read as the raw.<kind> views.
+"""The raw layer: each load's kept and quarantined rows as Parquet files in the home, read as the
+raw.<kind> views and the audit.quarantine view.
 
 Layout, relative to the home (docs/ingestion.md):
 
     raw/<kind>/<quarter>/<load id, 8 digits>.parquet   quarterly kinds: a quarter's rows are a folder
     raw/<kind>/<load id, 8 digits>.parquet             yearly and undated kinds (one file per load)
+    quarantine/<kind>/<load id, 8 digits>.parquet      a load's quarantined rows (one file per load:
+                                                        a quarantined row's period may be unreadable)
 
 A file holds the report's columns as validation parsed them followed by the metadata columns
 (_load_id, _source_file, _row_number, _ingested_at, _soft_flags). Money is kept as the parsed
 double: the views cast it to DECIMAL(18,3) with the engine's SQL cast, as the raw tables did on
 insert (Polars rounds some halves differently, 1.0005 -> 1.000 where SQL gives 1.001). DuckDB
-reads the files through the views raw.<kind>, which list the files of committed loads by path
-relative to the home (every connection sets `file_search_path` to the home); Spark reads the
-same folders.
+reads the files through the views raw.<kind> and audit.quarantine, which list the files of
+committed loads by path relative to the home (every connection sets `file_search_path` to the
+home); Spark reads the same folders.
 
 Handing rows over as Parquet files is what keeps ingestion near the speed of reading the reports
 (an insert into DuckDB's table cost five times the Parquet write: docs/performance.md).
 
-A load's files are written before its audit record commits, and a view lists only files whose
-load is committed: a process killed in between leaves files of an uncommitted load, which the
-next ingestion removes before it writes anything (the next load may take the same id).
+A load's files are written inside its audit record's transaction, and a view lists only files
+whose load is committed: a process killed in between leaves files of an uncommitted load. The
+next load to take that id removes them first (remove_load), and every ingestion starts by
+removing all such files (remove_uncommitted).
 """
 
 from __future__ import annotations
@@ -31,8 +35,10 @@ import polars as pl
 
 from pipelines.files import write_parquet_atomically
 from pipelines.ingestion.contracts import KINDS, RAW_METADATA_COLUMNS, RAW_SQL_TYPE, ReportKind
+from pipelines.ingestion.readers import ROW_NUMBER
 
 RAW_FOLDER = "raw"
+QUARANTINE_FOLDER = "quarantine"
 LOAD_FILE = re.compile(r"^([0-9]{8})\.parquet$")
 
 # The type a column has in the files, by its type in the views.
@@ -44,6 +50,17 @@ FILE_TYPE: dict[str, pl.DataType] = {
     "DATE": pl.Date(),
     "TIMESTAMP": pl.Datetime("us"),
     "VARCHAR[]": pl.List(pl.String()),
+    "JSON": pl.String(),
+}
+
+# audit.quarantine's columns and SQL types; the rows' cells as delivered are JSON text in the files.
+QUARANTINE_COLUMNS = {
+    "load_id": "BIGINT",
+    "kind": "VARCHAR",
+    "file_name": "VARCHAR",  # the name it was delivered under
+    "row_number": "BIGINT",  # the row in that file (docs/ingestion.md for numbering)
+    "original_values": "JSON",  # the row's cells as delivered, keyed by the file's header
+    "reasons": "VARCHAR[]",  # every hard rule the row breaks
 }
 
 
@@ -61,9 +78,15 @@ def load_file(kind: ReportKind, load_id: int, period: str | None) -> Path:
     return folder / f"{load_id:08d}.parquet"
 
 
-def kind_files(home: Path, kind: ReportKind) -> list[tuple[int, Path]]:
-    """(load id, path relative to the home) of every raw file of a kind, in load order."""
-    folder = home / RAW_FOLDER / kind.name
+def quarantine_file(kind: ReportKind, load_id: int) -> Path:
+    """Where a load's quarantined rows are kept, relative to the home."""
+    return Path(QUARANTINE_FOLDER) / kind.name / f"{load_id:08d}.parquet"
+
+
+def kind_files(home: Path, kind: ReportKind, layer: str = RAW_FOLDER) -> list[tuple[int, Path]]:
+    """(load id, path relative to the home) of every file of a kind in a layer's folder (raw or
+    quarantine), in load order."""
+    folder = home / layer / kind.name
     if not folder.is_dir():
         return []
     found = [(int(match.group(1)), path.relative_to(home)) for path in folder.rglob("*.parquet")
@@ -75,10 +98,9 @@ def write_load(home: Path, kind: ReportKind, rows: pl.DataFrame) -> list[Path]:
     """Write a load's rows (report columns and metadata, already typed) as its raw files.
 
     Each file is written under a temporary name, flushed and renamed (write_parquet_atomically),
-    so a file at its final name is always whole. Files left by an earlier, uncommitted load of the same id go first.
+    so a file at its final name is always whole.
     """
     load_id = int(rows["_load_id"][0])
-    remove_files(home, kind, {load_id})
     frame = rows.select(pl.col(name).cast(FILE_TYPE[sql_type]) for name, sql_type in raw_columns(kind).items())
     parts = frame.partition_by("period", as_dict=True) if kind.quarterly else {(None,): frame}
     written = []
@@ -89,10 +111,37 @@ def write_load(home: Path, kind: ReportKind, rows: pl.DataFrame) -> list[Path]:
     return written
 
 
+def write_quarantine(home: Path, kind: ReportKind, load_id: int, file_name: str, rows: pl.DataFrame) -> Path:
+    """Write a load's quarantined rows (row number, original values, reasons) as its quarantine file."""
+    frame = rows.select(
+        pl.lit(load_id, dtype=pl.Int64).alias("load_id"),
+        pl.lit(kind.name, dtype=pl.String).alias("kind"),
+        pl.lit(file_name, dtype=pl.String).alias("file_name"),
+        pl.col(ROW_NUMBER).cast(pl.Int64).alias("row_number"),
+        pl.col("original_values").cast(pl.String),
+        pl.col("reasons").cast(pl.List(pl.String)),
+    )
+    relative = quarantine_file(kind, load_id)
+    write_parquet_atomically(frame, home / relative)
+    return relative
+
+
 def remove_files(home: Path, kind: ReportKind, load_ids: set[int]) -> None:
-    for load_id, relative in kind_files(home, kind):
-        if load_id in load_ids:
-            (home / relative).unlink()
+    for layer in (RAW_FOLDER, QUARANTINE_FOLDER):
+        for load_id, relative in kind_files(home, kind, layer):
+            if load_id in load_ids:
+                (home / relative).unlink()
+
+
+def remove_load(home: Path, load_id: int) -> None:
+    """Delete every file named after a load id, of any kind: called when a load takes the id, so
+    what an uncommitted load of the same id left (a killed process, perhaps another kind's step
+    running in parallel) can never be read as this load's."""
+    name = f"{load_id:08d}.parquet"
+    for layer in (RAW_FOLDER, QUARANTINE_FOLDER):
+        for kind_folder in (home / layer).glob("*"):
+            for path in [*kind_folder.glob(name), *kind_folder.glob(f"*/{name}")]:
+                path.unlink()
 
 
 def committed_loads(con: duckdb.DuckDBPyConnection) -> set[int]:
@@ -101,10 +150,12 @@ def committed_loads(con: duckdb.DuckDBPyConnection) -> set[int]:
 
 
 def remove_uncommitted(con: duckdb.DuckDBPyConnection, home: Path) -> None:
-    """Delete raw files whose load never committed (a run killed between writing and committing)."""
+    """Delete raw and quarantine files whose load never committed (a run killed between writing
+    and committing)."""
     committed = committed_loads(con)
     for kind in KINDS.values():
-        remove_files(home, kind, {load_id for load_id, _ in kind_files(home, kind)} - committed)
+        found = {load_id for layer in (RAW_FOLDER, QUARANTINE_FOLDER) for load_id, _ in kind_files(home, kind, layer)}
+        remove_files(home, kind, found - committed)
 
 
 def view_sql(home: Path, kind: ReportKind, load_ids: set[int]) -> str:
@@ -122,25 +173,45 @@ def view_sql(home: Path, kind: ReportKind, load_ids: set[int]) -> str:
     return f"create or replace view raw.{kind.name} as select {empty} where false"
 
 
+def quarantine_view_sql(home: Path, load_ids: set[int]) -> str:
+    """The audit.quarantine view over the quarantine files of the given loads, every kind's."""
+    files = [str(relative) for kind in KINDS.values() for load_id, relative in kind_files(home, kind, QUARANTINE_FOLDER)
+             if load_id in load_ids]
+    if files:
+        listed = ", ".join(f"'{name}'" for name in files)
+        return ("create or replace view audit.quarantine as select * replace (cast(original_values as json) as original_values) "
+                f"from read_parquet([{listed}])")
+    empty = ", ".join(f"cast(null as {sql_type}) as {name}" for name, sql_type in QUARANTINE_COLUMNS.items())
+    return f"create or replace view audit.quarantine as select {empty} where false"
+
+
 def refresh_views(con: duckdb.DuckDBPyConnection, home: Path, kinds: list[ReportKind] | None = None) -> None:
-    """Point the raw views at the files of the loads committed so far (and of the load being
-    committed in this transaction, whose audit record is already inserted)."""
+    """Point the raw views and audit.quarantine at the files of the loads committed so far (and of
+    the load being committed in this transaction, whose audit record is already inserted)."""
     loaded = committed_loads(con)
     for kind in kinds or list(KINDS.values()):
         con.execute(view_sql(home, kind, loaded))
+    con.execute(quarantine_view_sql(home, loaded))
 
 
 def move_tables_to_files(con: duckdb.DuckDBPyConnection, home: Path) -> None:
-    """A warehouse from before the raw layer kept raw rows in tables: write them out as the
-    layer's files, once, and drop the tables (the views replace them). Killed half-way, the
-    tables are still there and the next start writes the same files again."""
-    tables = {name for (name,) in con.execute(
-        "select table_name from information_schema.tables where table_schema = 'raw' and table_type = 'BASE TABLE'"
-    ).fetchall()}
+    """A warehouse from before the raw layer kept raw and quarantined rows in tables: write them
+    out as the layer's files, once, and drop the tables (the views replace them). Killed
+    half-way, the tables are still there and the next start writes the same files again."""
+    tables = set(con.execute(
+        "select table_schema, table_name from information_schema.tables where table_type = 'BASE TABLE'"
+    ).fetchall())
     for kind in KINDS.values():
-        if kind.name not in tables:
+        if ("raw", kind.name) not in tables:
             continue
         frame = con.sql(f"select * from raw.{kind.name}").pl()
-        for (_,), rows in frame.partition_by("_load_id", as_dict=True).items():
+        for (load_id,), rows in frame.partition_by("_load_id", as_dict=True).items():
+            remove_files(home, kind, {load_id})
             write_load(home, kind, rows)
         con.execute(f"drop table raw.{kind.name}")
+    if ("audit", "quarantine") in tables:
+        frame = con.sql(f"select load_id, kind, file_name, row_number as {ROW_NUMBER}, original_values, reasons "
+                        "from audit.quarantine").pl()
+        for (load_id, kind_name, file_name), rows in frame.partition_by(["load_id", "kind", "file_name"], as_dict=True).items():
+            write_quarantine(home, KINDS[kind_name], load_id, file_name, rows)
+        con.execute("drop table audit.quarantine")

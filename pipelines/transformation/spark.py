@@ -8,9 +8,10 @@ self-contained installation whichever engine builds it; on a cluster the home mu
 every node reads (a shared filesystem or an object store, docs/scaling.md).
 
 Spark reads the rows the ingestion kept, the raw layer's Parquet files, through tables over each
-kind's folder (raw.<kind>), the audit records the staging models need through Parquet copies
-of the audit tables made before each build (spark/audit/<table>/), and the computed layer's
-files (computed.<name>, pipelines/transformation/computed.py) once the build has made them. Neither passes through the
+kind's folder (raw.<kind>) and over the quarantine folder (audit.quarantine); the audit records
+the staging models need through Parquet copies of the audit tables made before each build
+(spark/audit/<table>/); and the computed layer's files (computed.<name>,
+pipelines/transformation/computed.py) once the build has made them. None passes through the
 driver as rows: Spark reads the files. The tables are (re)declared at the start of every dbt run
 from `file_sources` (the dbt var the on-run-start hook register_file_sources reads).
 """
@@ -29,7 +30,14 @@ import polars as pl
 
 from pipelines.files import write_parquet_atomically
 from pipelines.ingestion.contracts import KINDS
-from pipelines.ingestion.raw_layer import RAW_FOLDER, kind_files, raw_columns, remove_uncommitted
+from pipelines.ingestion.raw_layer import (
+    QUARANTINE_COLUMNS,
+    QUARANTINE_FOLDER,
+    RAW_FOLDER,
+    kind_files,
+    raw_columns,
+    remove_uncommitted,
+)
 from pipelines.settings import Settings
 from pipelines.transformation.computed import COMPUTED_SOURCE, COMPUTED_TABLES, Reader
 
@@ -43,6 +51,7 @@ SPARK_FILE_TYPE = {
     "DATE": "date",
     "TIMESTAMP": "timestamp",
     "VARCHAR[]": "array<string>",
+    "JSON": "string",
 }
 # Spark's own log: errors only on the console (its warnings about the local machine, such as the
 # host name or the missing native Hadoop library, are not a user's concern).
@@ -96,9 +105,9 @@ def dbt_output(settings: Settings) -> dict:
     }
 
 
-def raw_table_columns(kind_name: str) -> str:
-    """The column list of the Spark table over a kind's raw files."""
-    return ", ".join(f"{name} {SPARK_FILE_TYPE[sql_type]}" for name, sql_type in raw_columns(KINDS[kind_name]).items())
+def table_columns(columns: Mapping[str, str]) -> str:
+    """The column list of a Spark table over files whose columns have these SQL types."""
+    return ", ".join(f"{name} {SPARK_FILE_TYPE[sql_type]}" for name, sql_type in columns.items())
 
 
 def file_sources(settings: Settings) -> list[dict[str, str | None]]:
@@ -106,8 +115,12 @@ def file_sources(settings: Settings) -> list[dict[str, str | None]]:
     own schema). The raw tables name their columns, since a kind may have no files yet."""
     raw = settings.home / RAW_FOLDER
     sources: list[dict[str, str | None]] = [
-        {"relation": f"raw.{name}", "path": str(raw / name), "columns": raw_table_columns(name)} for name in KINDS
+        {"relation": f"raw.{name}", "path": str(raw / name), "columns": table_columns(raw_columns(kind))}
+        for name, kind in KINDS.items()
     ]
+    # the ingestion's own files of quarantined rows, every kind's
+    sources.append({"relation": "audit.quarantine", "path": str(settings.home / QUARANTINE_FOLDER),
+                    "columns": table_columns(QUARANTINE_COLUMNS)})
     sources += [{"relation": f"audit.{table}", "path": str(audit_copy(settings, table)), "columns": None}
                 for table in AUDIT_SOURCES]
     # a computed table exists once the build has computed it (the dbt step's middle part)
@@ -168,6 +181,7 @@ def prepare_build(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
     remove_uncommitted(con, settings.home)
     for name in KINDS:
         (settings.home / RAW_FOLDER / name).mkdir(parents=True, exist_ok=True)
+    (settings.home / QUARANTINE_FOLDER).mkdir(exist_ok=True)
     copy_audit_tables(con, settings)
 
 
@@ -281,7 +295,7 @@ def raw_frame(session, settings: Settings, kind_name: str, load_ids: set[int]):
 
     kind = KINDS[kind_name]
     files = [str(settings.home / relative) for load_id, relative in kind_files(settings.home, kind) if load_id in load_ids]
-    schema = raw_table_columns(kind_name)
+    schema = table_columns(raw_columns(kind))
     frame = session.read.schema(schema).parquet(*files) if files else session.createDataFrame([], schema)
     return frame.select(*[
         F.col(name).cast(sql_type) if sql_type.startswith("DECIMAL") else F.col(name)
