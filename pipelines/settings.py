@@ -54,8 +54,9 @@ DEFAULT_UI_PORT = 3000
 # embedded default, or Spark, for volumes one machine cannot hold. Ingestion is the same on both.
 ENGINES = ("duckdb", "spark")
 DEFAULT_ENGINE = "duckdb"
-# Spark's master: a local Spark in the run's own process (any machine with Java 17), or a
-# cluster's URL (spark://host:7077, yarn, k8s://https://host:443).
+# Spark's master: a local Spark in the run's own process (any machine with Java 17), a cluster's
+# URL (spark://host:7077, yarn, k8s://https://host:443), or a Spark Connect server's
+# (sc://host:15002), which then runs Spark for the pipeline's sessions.
 DEFAULT_SPARK_MASTER = "local[*]"
 # Memory of the Spark driver (the JVM of local Spark): with the run's own Python it stays within
 # the 4 GiB budget of a 2-core machine.
@@ -120,6 +121,11 @@ class Settings:
     def spark_home(self) -> Path:
         """The Spark engine's state: its tables (warehouse/) and their catalogue (metastore/)."""
         return self.home / "spark"
+
+    @property
+    def spark_connect(self) -> bool:
+        """Whether Spark is a Spark Connect server's (SOVEREIGNTY_SPARK_MASTER=sc://host:port)."""
+        return self.spark_master.startswith("sc://")
 
     @property
     def dagster_home(self) -> Path:

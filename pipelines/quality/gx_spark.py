@@ -11,6 +11,9 @@ Where the rows come from (pipelines/transformation/spark.py):
 - a dbt table ('marts.x', 'staging.y'): its Parquet folder in the Spark warehouse, declared as an
   external table of this process's in-memory catalogue (`declare_table`: partition columns with
   the type the model declares). Never Hive's catalogue in the home: dbt's process holds it.
+  Through a Spark Connect server (SOVEREIGNTY_SPARK_MASTER=sc://...), the table of the server's
+  catalogue, which dbt's models wrote (`make_readable`); GX 1.24's Spark datasource takes a
+  Connect DataFrame and runs its metrics on the server.
 - a raw table ('raw.trade'): the committed loads' raw files, money cast to DECIMAL(18,3), as
   DuckDB's raw.<kind> view reads them.
 
@@ -87,12 +90,12 @@ def _frame(session, settings: Settings, table: str, suite: gx.ExpectationSuite, 
     text = json.dumps([e.configuration.to_json_dict() for e in suite.expectations], default=str)
     named = {f"{s}.{n}" for s, n in RELATION.findall(text) if spark.table_folder(settings, f"{s}.{n}").is_dir()}
     for relation in sorted(named - {table}):
-        spark.declare_table(session, settings, relation)
+        spark.make_readable(session, settings, relation)
     if schema == RAW_FOLDER:
         if committed_loads is None:
             raise ValueError(f"{table}: a raw table is read from the committed loads' files; pass committed_loads")
         return spark.raw_frame(session, settings, name, committed_loads)
-    spark.declare_table(session, settings, table)
+    spark.make_readable(session, settings, table)
     return session.table(table)
 
 

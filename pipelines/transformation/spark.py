@@ -24,6 +24,7 @@ import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import duckdb
 import polars as pl
@@ -60,11 +61,13 @@ SPARK_LOG_CONFIG = Path(__file__).with_name("spark-log4j2.properties")
 AUDIT_SOURCES = ("loads", "rule_results")
 
 
-def session_conf(settings: Settings) -> dict[str, str]:
-    """The Spark configuration of every session the pipeline starts (dbt's and the checks')."""
+def driver_conf(settings: Settings, master: str) -> dict[str, str]:
+    """The configuration only the process that runs Spark's driver can set (static settings): the
+    pipeline's own local or cluster session, or a Spark Connect server started for the pipeline
+    (`connect_server_command`). Its SQL settings are defaults for every session the driver holds."""
     spark_home = settings.spark_home
     conf = {
-        "spark.master": settings.spark_master,
+        "spark.master": master,
         "spark.app.name": "sovereignty",
         "spark.driver.memory": settings.spark_driver_memory,
         "spark.sql.warehouse.dir": str(spark_home / "warehouse"),
@@ -72,6 +75,24 @@ def session_conf(settings: Settings) -> dict[str, str]:
         # started in; derby.log goes there too.
         "spark.hadoop.javax.jdo.option.ConnectionURL": f"jdbc:derby:;databaseName={spark_home / 'metastore'};create=true",
         "spark.driver.extraJavaOptions": f"-Dderby.system.home={spark_home} -Dlog4j2.configurationFile={SPARK_LOG_CONFIG}",
+        # No web UI: a run needs no port, and two runs on one machine do not compete for 4040;
+        # no progress bars in the run's log, and Spark's own log at warnings and errors only.
+        "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",
+        **sql_conf(),
+    }
+    if master.startswith("local"):
+        # One shuffle partition per core: Spark's default of 200 (for clusters) makes each of the
+        # build's ~500 queries 200 tasks; measured on 2 cores, a test's query took 0.53 s with 8
+        # partitions and 0.31 s with 2 (docs/scaling.md).
+        conf["spark.sql.shuffle.partitions"] = str(os.cpu_count() or 2)
+    return conf
+
+
+def sql_conf() -> dict[str, str]:
+    """The SQL settings the models' results depend on: runtime settings, which every session sets
+    for itself, a Spark Connect client's too."""
+    return {
         # Timestamps without a time zone, as DuckDB's TIMESTAMP (Spark's default `timestamp` is
         # an instant, which Parquet readers then show in UTC); any conversion in UTC.
         "spark.sql.timestampType": "TIMESTAMP_NTZ",
@@ -80,17 +101,39 @@ def session_conf(settings: Settings) -> dict[str, str]:
         "spark.sql.sources.partitionOverwriteMode": "dynamic",
         # Timestamps in Parquet as DuckDB and Polars read them (Spark's default is the legacy INT96).
         "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
-        # No web UI: a run needs no port, and two runs on one machine do not compete for 4040;
-        # no progress bars in the run's log, and Spark's own log at warnings and errors only.
-        "spark.ui.enabled": "false",
-        "spark.ui.showConsoleProgress": "false",
     }
-    if settings.spark_master.startswith("local"):
-        # One shuffle partition per core: Spark's default of 200 (for clusters) makes each of the
-        # build's ~500 queries 200 tasks; measured on 2 cores, a test's query took 0.53 s with 8
-        # partitions and 0.31 s with 2 (docs/scaling.md).
-        conf["spark.sql.shuffle.partitions"] = str(os.cpu_count() or 2)
-    return conf
+
+
+def session_conf(settings: Settings) -> dict[str, str]:
+    """The Spark configuration of every session the pipeline starts (dbt's and the checks').
+
+    With a Spark Connect URL (sc://host:port) the session is a client of that server: `spark.remote`
+    makes pyspark's SparkSession.builder (dbt-spark's session method uses it) return a Connect
+    session, which can set only runtime settings; the server was started with the rest."""
+    if settings.spark_connect:
+        return {"spark.remote": settings.spark_master, **sql_conf()}
+    return driver_conf(settings, settings.spark_master)
+
+
+# The port a Spark Connect server listens on when its URL names none (Spark's own default).
+DEFAULT_CONNECT_PORT = 15002
+
+
+def connect_server_command(settings: Settings, master: str) -> list[str]:
+    """The command that starts a Spark Connect server for this home at the port of
+    SOVEREIGNTY_SPARK_MASTER (sc://host:port), its Spark running on `master` (`local[*]`, a
+    cluster's URL): pyspark's own spark-submit with the driver settings a local run uses, and
+    Hive's catalogue in the home, which dbt's models and seeds need (dbt-spark's session method
+    asks for Hive support, which a Connect client cannot set)."""
+    import pyspark  # Spark's client loads only on the Spark engine
+
+    port = urlsplit(settings.spark_master).port or DEFAULT_CONNECT_PORT
+    conf = {**driver_conf(settings, master), "spark.sql.catalogImplementation": "hive",
+            "spark.connect.grpc.binding.port": str(port)}
+    spark_submit = Path(pyspark.__file__).parent / "bin" / "spark-submit"
+    # spark-internal: the server's class is in pyspark's own jars (spark-connect_2.13-*.jar)
+    return [str(spark_submit), "--class", "org.apache.spark.sql.connect.service.SparkConnectServer",
+            *[argument for key, value in conf.items() for argument in ("--conf", f"{key}={value}")], "spark-internal"]
 
 
 def dbt_output(settings: Settings) -> dict:
@@ -141,10 +184,13 @@ def copy_audit_tables(con: duckdb.DuckDBPyConnection, settings: Settings) -> Non
 
 
 def table_reader(settings: Settings) -> Reader:
-    """A reader of tables Spark built, for the computed layer: their Parquet files read with
-    Polars in this process (the computed layer's inputs are small yearly tables)."""
+    """A reader of tables Spark built, for the computed layer (its inputs are small yearly tables):
+    their Parquet files read with Polars in this process, or, through a Spark Connect server, read
+    by the server and sent as Arrow (the server's catalogue names them)."""
 
     def read(table: str, columns: Sequence[str]) -> pl.DataFrame:
+        if settings.spark_connect:
+            return pl.DataFrame(reading_session(settings).table(table).select(*columns).toArrow())
         files = table_folder(settings, table) / "**" / "*.parquet"
         return pl.scan_parquet(files, hive_partitioning=False).select(columns).collect()
 
@@ -160,19 +206,34 @@ def table_folder(settings: Settings, relation: str) -> Path:
 
 
 def reading_session(settings: Settings):
-    """A Spark session in this process for reading tables by their folders (checks, publication).
+    """A Spark session in this process for reading the tables dbt built (checks, the computed layer).
 
-    It keeps no catalogue (in-memory): Hive's catalogue in the home is an embedded database that
-    only one process may open, and dbt's process opens it during every build. Tables are read by
-    folder (`declare_table`). Partition values are read as the text in the folder names
-    (period=2025-Q1, year=2024) rather than as the type Spark would guess from them (it reads
-    "01" as the integer 1 and "2025-01" as a date): `declare_table` gives them their declared type."""
+    A local or cluster session keeps no catalogue (in-memory): Hive's catalogue in the home is an
+    embedded database that only one process may open, and dbt's process opens it during every
+    build. Tables are read by folder (`declare_table`). Partition values are read as the text in
+    the folder names (period=2025-Q1, year=2024) rather than as the type Spark would guess from
+    them (it reads "01" as the integer 1 and "2025-01" as a date): `declare_table` gives them
+    their declared type. A Spark Connect session shares the server's catalogue, which holds dbt's
+    tables as dbt made them (`make_readable`)."""
     from pyspark.sql import SparkSession  # Spark's client loads only on the Spark engine
 
     builder = SparkSession.builder
     for key, value in session_conf(settings).items():
         builder = builder.config(key, value)
-    return builder.config("spark.sql.catalogImplementation", "in-memory").config(PARTITION_TYPE_INFERENCE, "false").getOrCreate()
+    if not settings.spark_connect:  # a static setting, which a Connect client cannot set
+        builder = builder.config("spark.sql.catalogImplementation", "in-memory")
+    return builder.config(PARTITION_TYPE_INFERENCE, "false").getOrCreate()
+
+
+def make_readable(session, settings: Settings, relation: str) -> None:
+    """Make a table dbt built on Spark readable by name ('marts.x') in a `reading_session`.
+
+    Through a Spark Connect server it already is: the server's catalogue is dbt's. Declaring it
+    there over its folder (`declare_table`) would drop dbt's own table, and with it the files."""
+    if not settings.spark_connect:
+        declare_table(session, settings, relation)
+    elif not session.catalog.tableExists(relation):
+        raise FileNotFoundError(f"{relation}: not in the Spark Connect server's catalogue (not built on Spark?)")
 
 
 def prepare_build(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
