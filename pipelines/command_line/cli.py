@@ -11,6 +11,7 @@ import contextlib
 import errno
 import json
 import os
+import shlex
 import shutil
 import socket
 import sys
@@ -34,7 +35,7 @@ from pipelines.ingestion.planning import InboxPlan, inbox_plan
 from pipelines.ingestion.raw_layer import QUARANTINE_FOLDER, RAW_FOLDER
 from pipelines.publication.attempts import record_unrecorded_release, unfinished_work
 from pipelines.publication.release import DamagedLatest, read_latest
-from pipelines.settings import Settings, SettingsError
+from pipelines.settings import DEFAULT_SPARK_MASTER, Settings, SettingsError
 from pipelines.transformation.computed import COMPUTED_FOLDER
 from pipelines.warehouse import (
     WarehouseBusyError,
@@ -516,6 +517,23 @@ def command_demo(settings: Settings, scale: str, seed: int) -> int:
     return 0
 
 
+def command_connect_server(settings: Settings, master: str, print_only: bool) -> int:
+    """Start (or print the command of) a Spark Connect server for this home, in the foreground,
+    at the port SOVEREIGNTY_SPARK_MASTER names (docs/scaling.md, "Through Spark Connect")."""
+    from pipelines.transformation.spark import connect_server_command
+
+    if not settings.spark_connect:
+        print(f"SOVEREIGNTY_SPARK_MASTER={settings.spark_master!r} is not a Spark Connect URL: set it to "
+              "sc://localhost:15002 (the port the server listens on, and the URL runs connect to)", file=sys.stderr)
+        return EXIT_USAGE
+    command = connect_server_command(settings, master)
+    if print_only:
+        print(shlex.join(command))
+        return 0
+    settings.spark_home.mkdir(parents=True, exist_ok=True)
+    os.execv(command[0], command)  # the server is this process from here on: Ctrl-C or a signal stops it
+
+
 SQL_FORMATS = ("table", "csv", "json", "parquet")
 
 
@@ -589,6 +607,11 @@ def parser() -> argparse.ArgumentParser:
     sql.add_argument("--format", choices=SQL_FORMATS, default="table", dest="output_format",
                      help="how the last statement's result is written (default: a table)")
     sql.add_argument("--output", type=Path, help="write the result to this file instead of standard output")
+    connect = commands.add_parser("connect-server", help="start a Spark Connect server for this home, at the port "
+                                  "SOVEREIGNTY_SPARK_MASTER=sc://host:port names")
+    connect.add_argument("--master", default=DEFAULT_SPARK_MASTER,
+                         help=f"where the server's Spark runs: a local Spark or a cluster's master URL (default: {DEFAULT_SPARK_MASTER})")
+    connect.add_argument("--print", action="store_true", dest="print_only", help="print the command instead of running it")
     return top
 
 
@@ -630,6 +653,7 @@ COMMANDS = {
     "rebuild": lambda settings, args: command_rebuild(settings),
     "sql": lambda settings, args: command_sql(settings, args.query, args.output_format, args.output),
     "status": lambda settings, args: command_status(settings),
+    "connect-server": lambda settings, args: command_connect_server(settings, args.master, args.print_only),
 }
 
 
