@@ -67,3 +67,15 @@ def connect_home(demo_inbox, tmp_path_factory) -> Path:
 
 def test_a_run_through_spark_connect_publishes_the_release_duckdb_publishes(uninterrupted, connect_home):
     assert not release_differences(uninterrupted, connect_home)
+
+
+def test_connect_server_refuses_a_master_that_is_not_a_connect_url_and_prints_its_command(tmp_path):
+    refused = sovereignty(tmp_path, "connect-server", engine="spark")
+    assert refused.returncode == 2 and "is not a Spark Connect URL" in refused.stderr and "Traceback" not in refused.stderr
+    printed = sovereignty(tmp_path, "connect-server", "--print", engine="spark",
+                          settings={"SOVEREIGNTY_SPARK_MASTER": "sc://localhost:15123"})
+    assert printed.returncode == 0, printed.stderr
+    command = printed.stdout
+    for setting in ("spark.connect.grpc.binding.port=15123", "spark.sql.catalogImplementation=hive",
+                    f"spark.sql.warehouse.dir={tmp_path / 'spark' / 'warehouse'}", "spark.sql.timestampType=TIMESTAMP_NTZ"):
+        assert setting in command, command
