@@ -5,7 +5,9 @@ dbt-spark runs in `session` mode: the dbt process starts (or, on a cluster, conn
 Spark session with the configuration below. Spark's tables live in the home (spark/warehouse) and
 so does their catalogue (spark/metastore, Hive's embedded Derby database), so a home stays one
 self-contained installation whichever engine builds it; on a cluster the home must be a path
-every node reads (a shared filesystem or an object store, docs/scaling.md).
+every node reads (a shared filesystem or an object store, docs/scaling.md). Through a Spark
+Connect server (SOVEREIGNTY_SPARK_MASTER=sc://host:port) the session is a client of the server,
+which `connect_server_command` starts with the same settings, and which must see the home too.
 
 Spark reads the rows the ingestion kept, the raw layer's Parquet files, through tables over each
 kind's folder (raw.<kind>) and over the quarantine folder (audit.quarantine); the audit records
