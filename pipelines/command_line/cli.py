@@ -54,12 +54,12 @@ EXIT_BUSY = 3  # another process writes the warehouse or holds it open
 EXIT_DAMAGED = 4  # the warehouse cannot be read: `sovereignty rebuild`
 EXIT_NO_SPACE = 5  # the disk is full
 
-# Runs started by this command carry the process and machine that ran them, so that a run left
-# STARTED by a killed process can be told from one that is still going.
-# The module of the Dagster definitions, from which a step process loads the run's job.
+# The module of the Dagster definitions: `make ui` serves it, and a step process loads the run's job from it.
 DEFINITIONS_MODULE = "pipelines.defs.definitions"
 # What `execute_job` returns: the in-process executor's result, or the multiprocess executor's.
 RunResult = dg.ExecuteInProcessResult | dg.JobExecutionResult
+# Runs started by this command carry the process and machine that ran them, so that a run left
+# STARTED by a killed process can be told from one that is still going.
 PID_TAG = "sovereignty/pid"
 HOST_TAG = "sovereignty/host"
 

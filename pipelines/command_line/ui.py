@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from pipelines.command_line.cli import EXIT_USAGE, dagster_instance
+from pipelines.command_line.cli import DEFINITIONS_MODULE, EXIT_USAGE, dagster_instance
 from pipelines.settings import DEFAULT_UI_PORT, Settings, SettingsError
 
 DAGSTER = str(Path(sys.executable).with_name("dagster"))
@@ -35,7 +35,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     dagster_instance(settings)  # writes the instance's dagster.yaml the first time; sets DAGSTER_HOME
     print(f"Dagster UI for {settings.home} on http://127.0.0.1:{port} (Ctrl-C stops it)", flush=True)
-    os.execv(DAGSTER, [DAGSTER, "dev", "--module-name", "pipelines.defs.definitions", "--host", "127.0.0.1", "--port", str(port)])
+    os.execv(DAGSTER, [DAGSTER, "dev", "--module-name", DEFINITIONS_MODULE, "--host", "127.0.0.1", "--port", str(port)])
 
 
 if __name__ == "__main__":

@@ -69,18 +69,23 @@ def raw_columns(kind: ReportKind) -> dict[str, str]:
     return {**{c.name: RAW_SQL_TYPE[c.type] for c in kind.columns}, **RAW_METADATA_COLUMNS}
 
 
+def load_file_name(load_id: int) -> str:
+    """The name of every file of a load, in either layer: its id, 8 digits (LOAD_FILE reads it back)."""
+    return f"{load_id:08d}.parquet"
+
+
 def load_file(kind: ReportKind, load_id: int, period: str | None) -> Path:
     """Where a load's rows (of one quarter, for a quarterly kind) are kept, relative to the home."""
     folder = Path(RAW_FOLDER) / kind.name
     if kind.quarterly:
         assert period is not None, "a quarterly kind's rows are kept per quarter"
         folder = folder / period
-    return folder / f"{load_id:08d}.parquet"
+    return folder / load_file_name(load_id)
 
 
 def quarantine_file(kind: ReportKind, load_id: int) -> Path:
     """Where a load's quarantined rows are kept, relative to the home."""
-    return Path(QUARANTINE_FOLDER) / kind.name / f"{load_id:08d}.parquet"
+    return Path(QUARANTINE_FOLDER) / kind.name / load_file_name(load_id)
 
 
 def kind_files(home: Path, kind: ReportKind, layer: str = RAW_FOLDER) -> list[tuple[int, Path]]:
@@ -111,7 +116,7 @@ def write_load(home: Path, kind: ReportKind, rows: pl.DataFrame) -> list[Path]:
     return written
 
 
-def write_quarantine(home: Path, kind: ReportKind, load_id: int, file_name: str, rows: pl.DataFrame) -> Path:
+def write_quarantine(home: Path, kind: ReportKind, load_id: int, file_name: str, rows: pl.DataFrame) -> None:
     """Write a load's quarantined rows (row number, original values, reasons) as its quarantine file."""
     frame = rows.select(
         pl.lit(load_id, dtype=pl.Int64).alias("load_id"),
@@ -121,9 +126,7 @@ def write_quarantine(home: Path, kind: ReportKind, load_id: int, file_name: str,
         pl.col("original_values").cast(pl.String),
         pl.col("reasons").cast(pl.List(pl.String)),
     )
-    relative = quarantine_file(kind, load_id)
-    write_parquet_atomically(frame, home / relative)
-    return relative
+    write_parquet_atomically(frame, home / quarantine_file(kind, load_id))
 
 
 def remove_files(home: Path, kind: ReportKind, load_ids: set[int]) -> None:
@@ -137,7 +140,7 @@ def remove_load(home: Path, load_id: int) -> None:
     """Delete every file named after a load id, of any kind: called when a load takes the id, so
     what an uncommitted load of the same id left (a killed process, perhaps another kind's step
     running in parallel) can never be read as this load's."""
-    name = f"{load_id:08d}.parquet"
+    name = load_file_name(load_id)
     for layer in (RAW_FOLDER, QUARANTINE_FOLDER):
         for kind_folder in (home / layer).glob("*"):
             for path in [*kind_folder.glob(name), *kind_folder.glob(f"*/{name}")]:
@@ -158,31 +161,32 @@ def remove_uncommitted(con: duckdb.DuckDBPyConnection, home: Path) -> None:
         remove_files(home, kind, found - committed)
 
 
-def view_sql(home: Path, kind: ReportKind, load_ids: set[int]) -> str:
-    """The raw.<kind> view over the files of the given loads (an empty, typed view when none)."""
-    files = [str(relative) for load_id, relative in kind_files(home, kind) if load_id in load_ids]
+def files_view_sql(view: str, files: list[str], columns: dict[str, str], casts: dict[str, str]) -> str:
+    """A view over Parquet files with these columns, the `casts` columns cast to their SQL type
+    (an empty, typed view when there are no files)."""
     if files:
-        # Only money is cast: a view column that is the file's own column lets a filter on it
-        # (a quarter) reach the Parquet reader, which then skips the other quarters' files.
-        money = {name: sql_type for name, sql_type in raw_columns(kind).items() if sql_type.startswith("DECIMAL")}
-        replaced = ", ".join(f"cast({name} as {sql_type}) as {name}" for name, sql_type in money.items())
         listed = ", ".join(f"'{name}'" for name in files)
-        columns = f"* replace ({replaced})" if money else "*"
-        return f"create or replace view raw.{kind.name} as select {columns} from read_parquet([{listed}])"
-    empty = ", ".join(f"cast(null as {sql_type}) as {name}" for name, sql_type in raw_columns(kind).items())
-    return f"create or replace view raw.{kind.name} as select {empty} where false"
+        replaced = ", ".join(f"cast({name} as {sql_type}) as {name}" for name, sql_type in casts.items())
+        selected = f"* replace ({replaced})" if casts else "*"
+        return f"create or replace view {view} as select {selected} from read_parquet([{listed}])"
+    empty = ", ".join(f"cast(null as {sql_type}) as {name}" for name, sql_type in columns.items())
+    return f"create or replace view {view} as select {empty} where false"
+
+
+def view_sql(home: Path, kind: ReportKind, load_ids: set[int]) -> str:
+    """The raw.<kind> view over the files of the given loads."""
+    files = [str(relative) for load_id, relative in kind_files(home, kind) if load_id in load_ids]
+    # Only money is cast: a view column that is the file's own column lets a filter on it
+    # (a quarter) reach the Parquet reader, which then skips the other quarters' files.
+    money = {name: sql_type for name, sql_type in raw_columns(kind).items() if sql_type.startswith("DECIMAL")}
+    return files_view_sql(f"raw.{kind.name}", files, raw_columns(kind), money)
 
 
 def quarantine_view_sql(home: Path, load_ids: set[int]) -> str:
     """The audit.quarantine view over the quarantine files of the given loads, every kind's."""
     files = [str(relative) for kind in KINDS.values() for load_id, relative in kind_files(home, kind, QUARANTINE_FOLDER)
              if load_id in load_ids]
-    if files:
-        listed = ", ".join(f"'{name}'" for name in files)
-        return ("create or replace view audit.quarantine as select * replace (cast(original_values as json) as original_values) "
-                f"from read_parquet([{listed}])")
-    empty = ", ".join(f"cast(null as {sql_type}) as {name}" for name, sql_type in QUARANTINE_COLUMNS.items())
-    return f"create or replace view audit.quarantine as select {empty} where false"
+    return files_view_sql("audit.quarantine", files, QUARANTINE_COLUMNS, {"original_values": "JSON"})
 
 
 def refresh_views(con: duckdb.DuckDBPyConnection, home: Path, kinds: list[ReportKind] | None = None) -> None:
