@@ -128,6 +128,9 @@ _HELD: dict[Path, list] = {}
 # multiprocess executor): they inherit this variable, which names the holder's token.
 WRITER_TOKEN_VARIABLE = "SOVEREIGNTY_WRITER_TOKEN"
 SAME_RUN_PAUSE_SECONDS = 0.05
+# A holder writes its record just after taking the lock and clears it just before letting go: a
+# record read empty in those moments is read again, for up to this long, before it counts.
+UNWRITTEN_RECORD_SECONDS = 1.0
 
 
 @contextlib.contextmanager
@@ -149,6 +152,7 @@ def writer_lock(warehouse: Path, run_id: str | None = None) -> Iterator[None]:
             _HELD[lock_path][1] -= 1
         return
     with open(lock_path, "a+") as handle:
+        record_deadline = time.monotonic() + UNWRITTEN_RECORD_SECONDS
         while True:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -156,6 +160,12 @@ def writer_lock(warehouse: Path, run_id: str | None = None) -> Iterator[None]:
             except BlockingIOError:
                 handle.seek(0)
                 holder = lock_holder(handle.read())
+            if "pid" not in holder:
+                if time.monotonic() < record_deadline:
+                    time.sleep(SAME_RUN_PAUSE_SECONDS)  # the holder is writing or clearing its record
+                    continue
+            else:
+                record_deadline = time.monotonic() + UNWRITTEN_RECORD_SECONDS  # for the next holder's record
             if holder.get("token") and holder["token"] == os.environ.get(WRITER_TOKEN_VARIABLE):
                 yield  # held for this process's run by the process that started it
                 return

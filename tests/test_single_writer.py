@@ -181,3 +181,26 @@ def test_a_check_that_cannot_open_the_warehouse_did_not_run_rather_than_failed(w
     with duckdb.connect(str(path), read_only=True) as con:
         assert con.execute("select count(*) from audit.quality_results").fetchone()[0] == 0
         assert con.execute("select count(*) from audit.publications").fetchone()[0] == 0
+
+
+def test_a_step_of_the_same_run_is_never_refused_while_another_takes_and_lets_go_of_the_lock(home):
+    """A holder writes its record just after taking the lock and clears it just before letting go;
+    a step of the same run that looks in those moments waits instead of failing."""
+    warehouse = home / "warehouse.duckdb"
+    sibling = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import time
+        from pathlib import Path
+        from pipelines.warehouse import writer_lock
+        end = time.monotonic() + 6
+        while time.monotonic() < end:
+            with writer_lock(Path({str(warehouse)!r}), "run-1"):
+                time.sleep(0.002)
+        """)], stderr=subprocess.PIPE, text=True)
+    time.sleep(1.5)  # the sibling is taking and letting go of the lock in a loop
+    turns = 0
+    end = time.monotonic() + 3
+    while time.monotonic() < end:
+        with writer_lock(warehouse, "run-1"):
+            turns += 1
+    assert sibling.wait(timeout=30) == 0, sibling.stderr.read()
+    assert turns  # it got its turns, waiting each time rather than failing
