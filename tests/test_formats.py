@@ -141,3 +141,26 @@ def test_quarantine_keeps_original_values_under_the_delivered_header(warehouse):
     assert json.loads(original)["выпуск_тыс_руб"] == "1\u00a0000,5"
     assert reasons == ["okpd2.not_in_catalogue"]
     assert row_number == 2
+
+
+def test_field_counts_match_python_csv_on_quoting_edge_cases():
+    """The byte-level field count (readers.field_counts) splits records as the csv module does:
+    quoted delimiters and line breaks, doubled quotes, blank lines with either line ending, and
+    quotes inside unquoted fields, which take the csv module's path."""
+    import csv
+    import io
+
+    from pipelines.ingestion.readers import field_counts
+
+    cases = [
+        'a;b;c\n1;;3\n\n4;5\n"x";"";""\n6;7;8;9\n',
+        'a;b\r\n1;2\r\n\r\n3\r\n',
+        'a;b\n"x;y";2\n"q""r;";3;4',
+        'a;b\n"x\ny";1\n"p""\n""q";2\n\n"\n;\n";3;4\n',
+        'a;b\r\n"x\r\ny";1\r\n',
+        'a;b\n"x\n"y;1\n',  # a closing quote inside a field: the csv module's path
+        'a;b\n  \n1;2;\n;\n',
+    ]
+    for text in cases:
+        expected = [len(record) for record in csv.reader(io.StringIO(text, newline=""), delimiter=";")]
+        assert field_counts(io.BytesIO(text.encode()), text, ";").to_list() == expected, text
