@@ -167,3 +167,20 @@ def test_inn_is_kept_as_text_with_leading_zeros(warehouse):
     deliver(warehouse.home, "producer", "zero.csv", csv_bytes([row("producer", inn=inn, region_code="02")]))
     warehouse.ingest("producer")
     assert warehouse.value("select inn from raw.producer") == inn
+
+
+def test_cast_first_number_parsing_equals_the_regular_expressions():
+    """parsed_numbers takes plain casts where they succeed and parse_number elsewhere: on every
+    spelling of a number (and of a non-number) the two give the same value, null where unparsed."""
+    import polars as pl
+
+    from pipelines.ingestion.validation import parse_number, parsed_numbers
+
+    cells = pl.Series("cell", [
+        "1", "-2.5", ".5", "5.", "+5", "1e3", "1E-3", "1e400", "-1e400", "1 234 567,8", "1\u00a0234,5",
+        "1\u202f500.25", "1\t000", "12,5,1", "1,5", ",5", "-", "—", "–", "inf", "-inf", "NaN", "nan",
+        "Infinity", "twelve", "1_000", "0x10", "1.2.3", "1e", " 1 ", "1 ,5", None, "0", "-0", "00012,50",
+    ])
+    expected = cells.to_frame().select(parse_number(pl.col("cell"))).to_series()
+    assert parsed_numbers(cells).to_list() == expected.to_list()
+    assert expected.null_count() > 1 and expected.is_infinite().sum() == 2  # the list tests both ways

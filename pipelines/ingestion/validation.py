@@ -64,6 +64,29 @@ def parse_number(cell: pl.Expr) -> pl.Expr:
     return pl.when(compact.str.contains(NUMBER)).then(compact.cast(pl.Float64, strict=False))
 
 
+def parsed_numbers(cells: pl.Series) -> pl.Series:
+    """parse_number of every cell, with the regular expressions only where plain casts fail.
+
+    Polars' float cast accepts what NUMBER accepts, and also 'inf' and 'nan'. A cell it turns into
+    a finite number as given, or once the usual thousands separators (space, no-break space,
+    narrow no-break space) are dropped and the decimal comma made a point, parses to that number in
+    parse_number too: it holds no other space and is no dash. Only the rest (other white space,
+    dashes, text) goes through parse_number's regular expressions; the casts cost a fifth of them.
+    """
+    def without_separators(rest: pl.Series) -> pl.Series:
+        for separator in (" ", "\u00a0", "\u202f"):
+            rest = rest.str.replace_all(separator, "", literal=True)
+        return rest.str.replace(",", ".", literal=True).cast(pl.Float64, strict=False)
+
+    values = cells.cast(pl.Float64, strict=False)
+    for attempt in (without_separators, lambda rest: rest.to_frame().select(parse_number(pl.col(cells.name))).to_series()):
+        unparsed = (values.is_null() | ~values.is_finite()) & cells.is_not_null()
+        if not unparsed.any():
+            break
+        values = values.scatter(unparsed.arg_true(), attempt(cells.filter(unparsed)))
+    return values
+
+
 def parse_date(cell: pl.Expr) -> pl.Expr:
     day = cell.str.slice(0, 10)  # XLSX date cells arrive as '2025-01-31 00:00:00'
     return pl.coalesce(day.str.to_date("%Y-%m-%d", strict=False), day.str.to_date("%d.%m.%Y", strict=False))
@@ -92,12 +115,12 @@ def typed_value(kind: ReportKind, column: str, cells: pl.Series) -> pl.Expr:
     cell = text(column)
     match spec.type:
         case ColumnType.DECIMAL | ColumnType.MEASURE:
-            value = parse_number(cell)
+            value = pl.lit(parsed_numbers(cells))
             if spec.missing_is_zero:  # an empty cell is zero; an unparseable one stays null (an error)
                 return pl.when(cell.is_null()).then(pl.lit(0.0)).otherwise(value)
             return value
         case ColumnType.INTEGER:
-            value = parse_number(cell)
+            value = pl.lit(parsed_numbers(cells))
             return pl.when(value == value.round(0)).then(value.cast(pl.Int64, strict=False))
         case ColumnType.QUARTER:
             return parsed_once_per_text(cells, parse_quarter_expr)
