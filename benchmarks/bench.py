@@ -12,7 +12,10 @@ On the same files and in one run, it measures:
                 independence and leadership marts from the same files as `full` (a correctness
                 cross-check kept for comparison; the ratios that count are to the floors);
   spark full    `SOVEREIGNTY_ENGINE=spark sovereignty run` on the files of `full`, in a home of its
-                own: the same pipeline with a local Spark building and checking the marts.
+                own: the same pipeline with a local Spark building and checking the marts;
+  scaling       the full stage again on the national demo generated at other volumes (--scales,
+                by default 1/4 and 1/2 of its enterprises, beside the full stage itself), each with
+                its own parse floor, and how time grows with volume.
 For each: wall time and the peak resident memory of the whole process tree (every process the
 stage started, summed, sampled every 50 ms); a floor's seconds are the work itself, timed inside
 its process. Ingestion throughput per input format comes from the full run's audit.loads, and the
@@ -25,6 +28,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import math
 import os
 import platform
 import shutil
@@ -56,13 +60,15 @@ def demo_version() -> str:
     return digest.hexdigest()[:12]
 
 
-def cached_demo(work: Path, seed: int) -> Path:
-    """A home whose inbox holds the national demo; generated when absent, reused afterwards."""
-    source = work / f"national-seed{seed}-{demo_version()}"
+def cached_demo(work: Path, seed: int, volume: float = 1.0) -> Path:
+    """A home whose inbox holds the national demo at a volume (1 = national, 0.25 = a quarter of
+    its enterprises); generated when absent, reused afterwards."""
+    scaled = "" if volume == 1 else f"-x{volume:g}"
+    source = work / f"national{scaled}-seed{seed}-{demo_version()}"
     if not (source / "demo" / "manifest.json").exists():
         shutil.rmtree(source, ignore_errors=True)
-        print(f"Generating the national demo (seed {seed}) into {source} (once) ...", flush=True)
-        subprocess.run([BIN / "sovereignty", "demo", "--scale", "national", "--seed", str(seed)],
+        print(f"Generating the national demo (seed {seed}, volume {volume:g}) into {source} (once) ...", flush=True)
+        subprocess.run([BIN / "sovereignty", "demo", "--scale", "national", "--seed", str(seed), "--volume", str(volume)],
                        env=environment(source), check=True, stdout=subprocess.DEVNULL)
     return source
 
@@ -189,6 +195,27 @@ def step_seconds(home: Path) -> dict[str, float]:
     return {stage: round(seconds, 2) for stage, seconds in stages.items()}
 
 
+# --- the scaling curve ---------------------------------------------------------------------------
+
+STEPS = ("ingestion", "dbt build", "quality checks (GX)", "publication")
+
+
+def scale_point(volume: float, input_bytes: int, stage: dict, steps: dict[str, float], floor: dict) -> dict:
+    return {"volume": volume, "input_gb": round(input_bytes / 1e9, 3), "rows": floor["details"]["rows"],
+            "seconds": stage["seconds"], "peak_rss_gib": stage["peak_rss_gib"],
+            "parse_floor_seconds": floor["work_seconds"], "steps": {step: steps.get(step, 0.0) for step in STEPS}}
+
+
+def growth_exponents(points: list[dict]) -> dict[str, float]:
+    """How time grows with volume between the smallest and the largest point: t ~ volume^k, so
+    k = 1 is linear growth and k < 1 a fixed cost that the larger run spreads over more rows."""
+    small, large = min(points, key=lambda p: p["volume"]), max(points, key=lambda p: p["volume"])
+    span = math.log(large["volume"] / small["volume"])
+    pairs = {"full run": (small["seconds"], large["seconds"]), "parse floor": (small["parse_floor_seconds"], large["parse_floor_seconds"]),
+             **{step: (small["steps"][step], large["steps"][step]) for step in STEPS}}
+    return {name: round(math.log(b / a) / span, 2) for name, (a, b) in pairs.items() if a > 0 and b > 0}
+
+
 # --- the report ----------------------------------------------------------------------------------
 
 
@@ -204,6 +231,14 @@ def print_table(result: dict) -> None:
         print(f"{name:<37}{value:>8.3f}{shown}")
     print("\nfull run by stage (s):  " + ", ".join(f"{k} {v}" for k, v in result["full_run_steps"].items()))
     print("spark full run by stage (s):  " + ", ".join(f"{k} {v}" for k, v in result["spark_full_run_steps"].items()))
+    print("\nscaling     GB       rows   full s  s per x1   ingestion   dbt build   GX   publication  peak GiB")
+    for point in result["scaling"]["points"]:
+        steps = point["steps"]
+        print(f"x{point['volume']:<6g}{point['input_gb']:>7.2f}{point['rows']:>11}{point['seconds']:>9.1f}"
+              f"{point['seconds'] / point['volume']:>10.1f}{steps['ingestion']:>12.1f}{steps['dbt build']:>12.1f}"
+              f"{steps['quality checks (GX)']:>6.1f}{steps['publication']:>14.1f}{point['peak_rss_gib']:>10.2f}")
+    print("growth exponent (time ~ volume^k; 1 = linear): "
+          + ", ".join(f"{name} {k}" for name, k in result["scaling"]["growth_exponents"].items()))
     print("\ningestion   files        rows      MB   seconds     rows/s    MB/s")
     for fmt in result["ingestion_throughput"]:
         print(f"{fmt['format']:<10}{fmt['files']:>6}{fmt['rows']:>12}{fmt['mb']:>8}{fmt['seconds']:>10}"
@@ -215,6 +250,9 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--work", type=Path, default=REPO / "data" / "bench", help="cache and scratch homes")
     parser.add_argument("--results", type=Path, default=REPO / "benchmarks" / "results")
+    parser.add_argument("--scales", type=lambda text: sorted({float(v) for v in text.split(",")}), default=[0.25, 0.5, 1.0],
+                        help="volumes of the national demo for the scaling curve, comma-separated (default 0.25,0.5,1; "
+                             "1 is the full stage); 2 doubles it, for a machine with the memory and time")
     args = parser.parse_args()
 
     source = cached_demo(args.work, args.seed)
@@ -245,6 +283,20 @@ def main() -> int:
     stages["spark full"] = measure("spark full", sovereignty, {**environment(spark_home), "SOVEREIGNTY_ENGINE": "spark"},
                                    scratch / "spark-full.log")
     spark_steps = step_seconds(spark_home)
+    # The scaling curve (issue #12): the full run at each volume of the demo, in a home of its own.
+    scaling = []
+    for volume in args.scales:
+        if volume == 1:
+            scaling.append(scale_point(1.0, input_bytes, stages["full"], steps, stages["parse floor"]))
+            continue
+        scaled = cached_demo(args.work, args.seed, volume)
+        scaled_files, _, _ = split_last_quarter(scaled)
+        scaled_home, scaled_inbox = scratch / f"x{volume:g}-home", scratch / f"x{volume:g}-inbox"
+        scaled_bytes = link_into(scaled, scaled_files, scaled_home / "inbox")
+        link_into(scaled, scaled_files, scaled_inbox)
+        run = measure(f"full x{volume:g}", sovereignty, environment(scaled_home), scratch / f"full-x{volume:g}.log")
+        floor = measure_floor(f"parse floor x{volume:g}", [*floors, "parse", "--inbox", scaled_inbox], scratch)
+        scaling.append(scale_point(volume, scaled_bytes, run, step_seconds(scaled_home), floor))
 
     full, incremental, base = (stages[s]["seconds"] for s in ("full", "incremental", "baseline"))
     parse_floor, transform_floor = stages["parse floor"]["work_seconds"], stages["transform floor"]["work_seconds"]
@@ -269,6 +321,7 @@ def main() -> int:
         "full_run_steps": steps,
         "spark_full_run_steps": spark_steps,
         "ingestion_throughput": throughput,
+        "scaling": {"points": scaling, "growth_exponents": growth_exponents(scaling) if len(scaling) > 1 else {}},
     }
     print_table(result)
     args.results.mkdir(parents=True, exist_ok=True)

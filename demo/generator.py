@@ -20,7 +20,7 @@ import os
 import zlib
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
@@ -274,11 +274,21 @@ UNUSUAL_UNIT = {"796": "839", "168": "166", "166": "163", "778": "796"}  # usual
 # --------------------------------------------------------------------------------------------
 
 
-def generate_demo(home: Path, *, scale: str = "small", seed: int = 42, today: date | None = None) -> dict:
-    """Write the demo reports into home/inbox and return the manifest (also home/demo/manifest.json)."""
+def generate_demo(home: Path, *, scale: str = "small", seed: int = 42, today: date | None = None,
+                  volume: float = 1.0) -> dict:
+    """Write the demo reports into home/inbox and return the manifest (also home/demo/manifest.json).
+
+    volume scales the number of enterprises, and with it the producer rows that are most of the
+    bytes (the benchmark's scaling curve runs the national demo at 1/4, 1/2 and 1)."""
     if scale not in SCALES:
         raise ValueError(f"unknown demo scale {scale!r}; choose one of {sorted(SCALES)}")
-    return write_demo(Path(home), SCALES[scale], seed=seed, today=today or date.today(), scale_name=scale)
+    if volume <= 0:
+        raise ValueError(f"the demo's volume must be above 0, not {volume}")
+    chosen = SCALES[scale]
+    if volume != 1.0:
+        chosen = replace(chosen, enterprises=max(1, round(chosen.enterprises * volume)))
+    name = scale if volume == 1.0 else f"{scale} x{volume:g}"
+    return write_demo(Path(home), chosen, seed=seed, today=today or date.today(), scale_name=name)
 
 
 def write_demo(home: Path, scale: Scale, *, seed: int, today: date, scale_name: str = "custom") -> dict:

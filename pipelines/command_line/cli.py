@@ -509,10 +509,10 @@ def has_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
                   [schema, table]) > 0
 
 
-def command_demo(settings: Settings, scale: str, seed: int) -> int:
+def command_demo(settings: Settings, scale: str, seed: int, volume: float) -> int:
     from demo.generator import generate_demo
 
-    manifest = generate_demo(settings.home, scale=scale, seed=seed, today=settings.today)
+    manifest = generate_demo(settings.home, scale=scale, seed=seed, today=settings.today, volume=volume)
     print(f"Wrote {len(manifest['files'])} demo report files into {settings.home / 'inbox'}")
     return 0
 
@@ -591,6 +591,17 @@ def write_result(relation: duckdb.DuckDBPyRelation, output_format: str, output: 
         output.write_text(frame.write_json() + "\n")
 
 
+def positive_fraction(text: str) -> float:
+    """--volume's value: a number above 0 (argparse shows the message as a usage error)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be above 0 and finite, not {text}")
+    return value
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="sovereignty", description=__doc__)
     top.add_argument("--version", action="version", version=f"%(prog)s {version('sovereignty-warehouse')}")
@@ -598,6 +609,8 @@ def parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="write a realistic synthetic set of reports into the inbox")
     demo.add_argument("--scale", choices=["small", "national"], default="small")
     demo.add_argument("--seed", type=int, default=42)
+    demo.add_argument("--volume", type=positive_fraction, default=1.0,
+                      help="enterprises (and so producer rows) as a multiple of the scale's: 0.25 is a quarter")
     commands.add_parser("run", help="ingest the inbox, build, check and publish")
     commands.add_parser("publish", help="check the warehouse again and publish it, without ingesting or rebuilding")
     commands.add_parser("status", help="the inbox, a run in progress, the last loads and publication attempt")
@@ -647,7 +660,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 COMMANDS = {
-    "demo": lambda settings, args: command_demo(settings, args.scale, args.seed),
+    "demo": lambda settings, args: command_demo(settings, args.scale, args.seed, args.volume),
     "run": lambda settings, args: command_run(settings),
     "publish": lambda settings, args: command_publish(settings),
     "rebuild": lambda settings, args: command_rebuild(settings),
