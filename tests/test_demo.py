@@ -115,6 +115,17 @@ def test_small_scale_is_quick(tmp_path):
     assert time.perf_counter() - started < 5
 
 
+def test_volume_scales_the_enterprises(demo, producer_rows, tmp_path):
+    """--volume 0.5 draws half the enterprises (the benchmark's scaling curve); 0 is refused."""
+    manifest = generate_demo(tmp_path, scale="small", seed=42, today=TODAY, volume=0.5)
+    half = pl.concat([read_rows(tmp_path, e) for e in entries(manifest, kind="producer", expected_status="loaded")],
+                     how="diagonal")
+    assert manifest["scale"] == "small x0.5"
+    assert half["inn"].n_unique() == pytest.approx(producer_rows["inn"].n_unique() / 2, rel=0.15)
+    with pytest.raises(ValueError, match="above 0"):
+        generate_demo(tmp_path, scale="small", volume=0)
+
+
 def test_unknown_scale_is_refused(tmp_path):
     with pytest.raises(ValueError, match="national"):
         generate_demo(tmp_path, scale="huge")
