@@ -279,14 +279,18 @@ def generate_demo(home: Path, *, scale: str = "small", seed: int = 42, today: da
     """Write the demo reports into home/inbox and return the manifest (also home/demo/manifest.json).
 
     volume scales the number of enterprises, and with it the producer rows that are most of the
-    bytes (the benchmark's scaling curve runs the national demo at 1/4, 1/2 and 1)."""
+    bytes (the benchmark's scaling curve runs the national demo at 1/4, 1/2 and 1). The file size
+    limits scale with it, so that the same files are written, in the same formats, each holding
+    that share of the rows: otherwise a smaller volume would write more of its files as XLSX,
+    which is slower to read, and the curve would measure the mix of formats."""
     if scale not in SCALES:
         raise ValueError(f"unknown demo scale {scale!r}; choose one of {sorted(SCALES)}")
     if volume <= 0:
         raise ValueError(f"the demo's volume must be above 0, not {volume}")
     chosen = SCALES[scale]
     if volume != 1.0:
-        chosen = replace(chosen, enterprises=max(1, round(chosen.enterprises * volume)))
+        chosen = replace(chosen, **{limit: max(1, round(getattr(chosen, limit) * volume))
+                                    for limit in ("enterprises", "max_file_rows", "max_xlsx_rows")})
     name = scale if volume == 1.0 else f"{scale} x{volume:g}"
     return write_demo(Path(home), chosen, seed=seed, today=today or date.today(), scale_name=name)
 
