@@ -197,6 +197,7 @@ def period_column(path: Path, kind: ReportKind) -> pl.Series | None:
     return frame["period"] if "period" in frame.columns else None
 
 
+# audit.rule_results' columns, in the table's order (pipelines/warehouse.py): rows are inserted by position.
 RULE_RESULT_SCHEMA = {"load_id": pl.Int64, "kind": pl.String, "rule": pl.String, "severity": pl.String,
                       "rows_checked": pl.Int64, "rows_failing": pl.Int64}
 # Files read and validated at a time, ahead of the one being recorded: three were 1.25 times as
@@ -499,5 +500,4 @@ class Ingestor:
         rows = [(load_id, kind.name, rule, severity, checked, failing) for rule, severity, checked, failing in validated.rule_counts]
         rows += [(load_id, kind.name, reason, "skip", parsed.rows_read, count) for reason, count in parsed.skipped.items()]
         # One insert of a frame: executemany runs a statement per rule, 30 ms per file in all.
-        counts = pl.DataFrame(rows, schema=RULE_RESULT_SCHEMA, orient="row")  # noqa: F841 (read by the query below)
-        self.con.execute("insert into audit.rule_results by name select * from counts")
+        self.con.from_arrow(pl.DataFrame(rows, schema=RULE_RESULT_SCHEMA, orient="row")).insert_into("audit.rule_results")

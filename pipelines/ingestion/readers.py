@@ -186,18 +186,22 @@ def field_counts(source: io.BytesIO, text: str, delimiter: str) -> pl.Series:
     delimiters = np.flatnonzero(data == ord(delimiter))
     quotes = np.flatnonzero(data == ord('"'))
     if quotes.size:
-        line_starts = np.concatenate(([0], record_ends[:-1] + 1))
-        odd_line = (np.searchsorted(quotes, record_ends) - np.searchsorted(quotes, line_starts)) % 2 == 1
+        odd_line = (np.searchsorted(quotes, record_ends) - np.searchsorted(quotes, starts_after(record_ends))) % 2 == 1
         if odd_line.any() and not quotes_at_field_edges(data, quotes, delimiter):
             return python_field_counts(text, delimiter)
         record_ends = record_ends[np.searchsorted(quotes, record_ends) % 2 == 0]
         delimiters = delimiters[np.searchsorted(quotes, delimiters) % 2 == 0]
-    record_starts = np.concatenate(([0], record_ends[:-1] + 1))
+    record_starts = starts_after(record_ends)
     fields = np.searchsorted(delimiters, record_ends) - np.searchsorted(delimiters, record_starts) + 1
     length = record_ends - record_starts
     carriage_return_only = (length == 1) & (data[np.minimum(record_starts, data.size - 1)] == ord("\r"))
     fields[(length == 0) | carriage_return_only] = 0  # a blank line, with either line ending
     return pl.Series(FIELD_COUNT, fields, dtype=pl.Int64)
+
+
+def starts_after(ends: np.ndarray) -> np.ndarray:
+    """Where each line (or record) starts, given where each ends: at 0, then after each end."""
+    return np.concatenate(([0], ends[:-1] + 1))
 
 
 def quotes_at_field_edges(data: np.ndarray, quotes: np.ndarray, delimiter: str) -> bool:

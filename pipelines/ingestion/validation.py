@@ -8,6 +8,7 @@ them all.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -64,6 +65,11 @@ def parse_number(cell: pl.Expr) -> pl.Expr:
     return pl.when(compact.str.contains(NUMBER)).then(compact.cast(pl.Float64, strict=False))
 
 
+def applied(parse: Callable[[pl.Expr], pl.Expr], cells: pl.Series) -> pl.Series:
+    """An expression parser run on a Series of cells (the Series' own name is the column)."""
+    return cells.to_frame().select(parse(pl.col(cells.name))).to_series()
+
+
 def parsed_numbers(cells: pl.Series) -> pl.Series:
     """parse_number of every cell, with the regular expressions only where plain casts fail.
 
@@ -79,7 +85,7 @@ def parsed_numbers(cells: pl.Series) -> pl.Series:
         return rest.str.replace(",", ".", literal=True).cast(pl.Float64, strict=False)
 
     values = cells.cast(pl.Float64, strict=False)
-    for attempt in (without_separators, lambda rest: rest.to_frame().select(parse_number(pl.col(cells.name))).to_series()):
+    for attempt in (without_separators, functools.partial(applied, parse_number)):
         unparsed = (values.is_null() | ~values.is_finite()) & cells.is_not_null()
         if not unparsed.any():
             break
@@ -104,7 +110,7 @@ def parsed_once_per_text(cells: pl.Series, parse: Callable[[pl.Expr], pl.Expr]) 
     """parse(cells) computed for each distinct text once and spread back over the rows: a file
     names a few quarters in up to millions of rows, and parsing a quarter takes four regexes."""
     distinct = cells.unique().drop_nulls()
-    parsed = distinct.to_frame().select(parse(pl.col(cells.name))).to_series()
+    parsed = applied(parse, distinct)
     return pl.col(cells.name).replace_strict(distinct, parsed, default=None, return_dtype=parsed.dtype)
 
 
