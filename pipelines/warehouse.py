@@ -109,6 +109,12 @@ AUDIT_DDL = (
   outcome varchar not null         -- started, succeeded, failed
 )""",
     "alter table audit.builds add column if not exists engine varchar",  # what built it: 'spark 4.1.4'
+    # the openings the latest release's disclosure control solved, for the next (publication/openings.py)
+    """create table if not exists audit.disclosure_openings (
+  problem varchar primary key,     -- the digest of the optimisation's inputs and code
+  cells integer,                   -- the cells of the area's year; NULL when no pattern exists
+  hidden blob                      -- which of them are hidden (numpy packbits); NULL when no pattern exists
+)""",
 )
 
 

@@ -24,9 +24,14 @@ from scipy.sparse.csgraph import connected_components
 
 from demo import generator as demo
 from pipelines.command_line.cli import main
+from pipelines.publication import disclosure
 from pipelines.publication.audit import audit_release
 from pipelines.publication.disclosure import DisclosurePolicy, complement_suppression, suppress, whole_unit_suppression
 from pipelines.publication.extracts import CELL_FIGURES, build_extracts
+from pipelines.publication.linked_table import LinkedTable
+from pipelines.publication.openings import SolvedOpenings, problem_key, remember_openings, remembered_openings
+from pipelines.publication.protection import NO_PATTERN, ProtectionResult
+from pipelines.warehouse import create_schemas
 from tests.conftest import TODAY
 
 PUBLISHED = (
@@ -1045,6 +1050,72 @@ def test_the_index_level_hides_one_more_area_to_keep_the_all_index_published(mar
     }
     assert_nothing_recoverable(extracts)
     assert_every_hidden_figure_keeps_its_level(marts, extracts)
+
+
+@pytest.mark.parametrize("marts", [national_scenario("comparable")], indirect=True)
+def test_a_release_reuses_the_openings_solved_before_for_the_same_problems_only(marts, monkeypatch):
+    """The index level's openings (CCC's, above) are answered once: a second release of the same
+    marts runs the optimiser only for the cell-level pattern and takes the openings from what the
+    first solved (and kept in the warehouse), with the same result; another protection level is
+    another problem, solved afresh."""
+    solves = []
+
+    def counted(*args, **kwargs):
+        solves.append(kwargs.get("moves"))
+        return optimal_suppression(*args, **kwargs)
+
+    optimal_suppression = disclosure.optimal_suppression
+    monkeypatch.setattr(disclosure, "optimal_suppression", counted)
+    first_solved = SolvedOpenings()
+    first = suppress(marts, DisclosurePolicy(), first_solved)
+    openings = [moves for moves in solves if moves]
+    assert openings and any(hidden is not None and hidden.any() for hidden in first_solved.used.values())
+    assert len(first_solved.used) == len(openings)
+
+    store = duckdb.connect()
+    create_schemas(store)
+    remember_openings(store, first_solved)
+    kept = remembered_openings(store)
+    assert kept.known.keys() == first_solved.used.keys()
+    for key, hidden in first_solved.used.items():
+        assert (kept.known[key] is None) if hidden is None else np.array_equal(kept.known[key], hidden)
+
+    solves.clear()
+    second = suppress(marts, DisclosurePolicy(), kept)
+    assert solves == [None]  # the cell-level pattern only
+    for name in ("product_quarters", "product_years", "area_quarters", "area_years", "years", "regional_cells"):
+        assert getattr(second, name).equals(getattr(first, name)), name
+
+    solves.clear()
+    suppress(marts, DisclosurePolicy(protection=0.12), kept)
+    assert any(solves[1:])  # solved again: other levels, other problems
+
+
+def test_a_problem_key_changes_with_any_input():
+    cells = pl.DataFrame({"cell": ["a", "b", "t"], "kind": ["product_quarter", "product_quarter", "area_quarter"],
+                          "value": [1.0, 2.0, 3.0], "primary": [True, False, False], "basis": [1.0, 2.0, 3.0]})
+    relations = pl.DataFrame({"relation": ["r", "r", "r"], "cell": ["a", "b", "t"], "coefficient": [1.0, 1.0, -1.0]})
+    hidden = np.array([True, True, False])
+
+    def key(table_cells=cells, hidden=hidden, numbers=(2, 0.5)):
+        return problem_key(LinkedTable(table_cells, relations), hidden, numbers=numbers)
+
+    assert key() == key()
+    assert len({key(), key(table_cells=cells.with_columns(value=pl.Series([1.0, 2.0 + 1e-12, 3.0]))),
+                key(table_cells=cells.with_columns(primary=pl.Series([True, True, False]))),
+                key(hidden=np.array([True, False, True])), key(numbers=(2, 0.5 + 1e-12))}) == 5
+
+
+def test_only_settled_answers_are_kept():
+    """A pattern and the proof that none exists are answers; a solve that ran out of time is not,
+    and is tried again."""
+    solved = SolvedOpenings()
+    pattern = np.array([True, False, True])
+    assert solved.answer("found", lambda: ProtectionResult(pattern, None, 0.1)) is pattern
+    assert solved.answer("none", lambda: ProtectionResult(None, NO_PATTERN, 0.1)) is None
+    assert solved.answer("late", lambda: ProtectionResult(None, "time limit of 1 s reached", 1.0)) is None
+    assert solved.known.keys() == solved.used.keys() == {"found", "none"}
+    assert solved.answer("found", lambda: pytest.fail("solved again")) is pattern
 
 
 @pytest.mark.parametrize("marts", [national_scenario("not_assessed")], indirect=True)

@@ -28,6 +28,7 @@ from pipelines.publication.index_table import (
     product_bands,
 )
 from pipelines.publication.linked_table import CELL_SOURCES, LEADERSHIP, NATIONAL, LinkedTable, build_linked_table, cell_id
+from pipelines.publication.openings import SolvedOpenings, problem_key
 from pipelines.publication.protection import cell_costs, optimal_suppression
 from pipelines.settings import (
     DEFAULT_DOMINANCE_SHARE,
@@ -120,14 +121,15 @@ class Suppression:
     solver_seconds: float = 0.0
 
 
-def suppress(con: duckdb.DuckDBPyConnection, policy: DisclosurePolicy) -> Suppression:
+def suppress(con: duckdb.DuckDBPyConnection, policy: DisclosurePolicy, solved: SolvedOpenings | None = None) -> Suppression:
     """Primary suppression, then secondary suppression by optimisation; when the solver finds no
-    protecting pattern within its time limit, the whole-unit method (docs/disclosure.md)."""
+    protecting pattern within its time limit, the whole-unit method (docs/disclosure.md).
+    solved: the openings earlier releases solved (openings.py), which this one adds to."""
     table = build_linked_table(con, policy.output_confidential())
     result = optimal_suppression(table, policy.protection, policy.secondary_protection, policy.solver_time_limit)
     if result.hidden is None:
         return replace(whole_unit_suppression(con, policy), fallback_reason=result.reason, solver_seconds=result.seconds)
-    cells, national_hidden = protect_national_index(con, table, result.hidden, policy)
+    cells, national_hidden = protect_national_index(con, table, result.hidden, policy, SolvedOpenings() if solved is None else solved)
     hidden = table.cells.select("cell", "kind", suppressed=pl.Series(cells))
     statuses = {kind: _cell_statuses(con, kind, hidden) for kind in CELL_SOURCES}
     slacks = hidden.filter(kind=LEADERSHIP).select("cell", leadership_suppressed="suppressed")
@@ -158,7 +160,7 @@ def suppress(con: duckdb.DuckDBPyConnection, policy: DisclosurePolicy) -> Suppre
 
 
 def protect_national_index(
-    con: duckdb.DuckDBPyConnection, table: LinkedTable, hidden: np.ndarray, policy: DisclosurePolicy
+    con: duckdb.DuckDBPyConnection, table: LinkedTable, hidden: np.ndarray, policy: DisclosurePolicy, solved: SolvedOpenings
 ) -> tuple[np.ndarray, list[int]]:
     """Secondary suppression at the index level (docs/disclosure.md, "The ALL index"). A year's ALL
     index is published when, with it, every hidden area index keeps an interval and every hidden
@@ -172,7 +174,7 @@ def protect_national_index(
     for (year,), rows in areas.group_by("year", maintain_order=True):
         if not rows["index_hidden"].any():
             continue
-        found = None if rows["consumption_hidden"].any() else national_pattern(table, hidden, rows, bands, blocks, costs, policy)
+        found = None if rows["consumption_hidden"].any() else national_pattern(table, hidden, rows, bands, blocks, costs, policy, solved)
         if found is None:
             national_hidden.append(year)
         else:
@@ -181,7 +183,7 @@ def protect_national_index(
 
 
 def national_pattern(table: LinkedTable, hidden: np.ndarray, rows: pl.DataFrame, bands: pl.DataFrame, blocks: np.ndarray,
-                     costs: np.ndarray, policy: DisclosurePolicy) -> np.ndarray | None:
+                     costs: np.ndarray, policy: DisclosurePolicy, solved: SolvedOpenings) -> np.ndarray | None:
     """The hidden cells that let a year's ALL index be published (rows: its areas, with their
     statuses), or None. Under the ALL index a hidden index can only move as far as the other hidden
     ones absorb, so more area indexes are hidden to absorb more, each opened (open_index) so that
@@ -194,7 +196,7 @@ def national_pattern(table: LinkedTable, hidden: np.ndarray, rows: pl.DataFrame,
     for move in (policy.protection * share for share in INDEX_MOVES):
         openings = {}
         for area in rows.filter(~pl.col("index_hidden")).iter_rows(named=True):
-            opened = open_index(table, hidden, area, blocks == blocks[position[area["area_year"]]], move, policy)
+            opened = open_index(table, hidden, area, blocks == blocks[position[area["area_year"]]], move, policy, solved)
             if opened is not None:
                 openings[area["project_code"]] = opened & ~hidden
         every = hidden.copy()
@@ -220,12 +222,13 @@ def national_pattern(table: LinkedTable, hidden: np.ndarray, rows: pl.DataFrame,
 
 
 def open_index(table: LinkedTable, hidden: np.ndarray, area: dict, block: np.ndarray, move: float,
-               policy: DisclosurePolicy) -> np.ndarray | None:
+               policy: DisclosurePolicy, solved: SolvedOpenings) -> np.ndarray | None:
     """The hidden cells with the area's leadership share hidden and the cheapest cells of its year
     (block: index_table.area_year_blocks) that let the share move as far as moves the index by
     `move` of its value, each way (the cell-level optimiser, its consumption kept published, so
     that no other area's cell is linked to the new ones). None when the index does not depend on
-    the share or no pattern lets it move that far."""
+    the share or no pattern lets it move that far. An answer found before for the same problem
+    is taken from solved."""
     if area["weight"] == 0:
         return None
     part = table.subtable(block)
@@ -236,14 +239,16 @@ def open_index(table: LinkedTable, hidden: np.ndarray, area: dict, block: np.nda
     # I ~ L^w: a relative move m of the index is one of m / w of the share, and the slack of the
     # share's relation moves by the share's move times the assessed output (the slack's basis)
     level = move / area["weight"] * area["share_clamped"] * part.cells["basis"][slack]
-    result = optimal_suppression(
+    may_hide = (part.cells["cell"] != area["area_year"]).to_numpy()
+    key = problem_key(part, hidden[block], may_hide, numbers=(slack, level, policy.protection, policy.secondary_protection))
+    found = solved.answer(key, lambda: optimal_suppression(
         part, policy.protection, policy.secondary_protection, policy.solver_time_limit,
-        hidden_already=hidden[block], may_hide=(part.cells["cell"] != area["area_year"]).to_numpy(), moves={slack: level},
-    )
-    if result.hidden is None:
+        hidden_already=hidden[block], may_hide=may_hide, moves={slack: level},
+    ))
+    if found is None:
         return None
     opened = hidden.copy()
-    opened[block] = result.hidden
+    opened[block] = found
     return opened
 
 

@@ -50,6 +50,7 @@ COST_WEIGHTS = {
 # A cell counts as protected when the attacker's move reaches the level up to this relative slack
 # (LP round-off); the audit measures the interval itself.
 TOLERANCE = 1e-7
+NO_PATTERN = "no pattern protects every confidential cell"
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,11 @@ class ProtectionResult:
     hidden: np.ndarray | None  # bool per cell of the table, None when no optimal pattern was found
     reason: str | None  # why not (time limit, no protecting pattern)
     seconds: float
+
+    @property
+    def settled(self) -> bool:
+        """The answer of the problem whatever the time allowed: a pattern, or the proof that none protects."""
+        return self.hidden is not None or self.reason == NO_PATTERN
 
 
 def cell_costs(table: LinkedTable) -> np.ndarray:
@@ -122,7 +128,7 @@ def optimal_suppression(
         if result.status == 1:
             return outcome(None, f"time limit of {time_limit:g} s reached")
         if result.status == 2:
-            return outcome(None, "no pattern protects every confidential cell")
+            return outcome(None, NO_PATTERN)
         if result.x is None:
             return outcome(None, f"the solver failed: {result.message}")
         hidden = result.x > 0.5

@@ -27,6 +27,7 @@ from pipelines.publication.attempts import (
 from pipelines.publication.audit import AuditResult, audit_release
 from pipelines.publication.disclosure import DisclosurePolicy, Suppression, suppress
 from pipelines.publication.extracts import build_catalogues, build_extracts
+from pipelines.publication.openings import remember_openings, remembered_openings
 from pipelines.publication.release import parquet_bytes, publish_release
 from pipelines.publication.report import render_report
 from pipelines.settings import REPO_ROOT, Settings
@@ -135,7 +136,9 @@ def publish(con: duckdb.DuckDBPyConnection, settings: Settings, run_id: str, blo
     except InconsistentMarts as why:
         record_attempt(con, run_id, None, "blocked", None, f"{why}: run `sovereignty run` to finish the build")
         raise
-    suppression = suppress(con, policy)
+    solved = remembered_openings(con)
+    suppression = suppress(con, policy, solved)
+    remember_openings(con, solved)
     extracts = build_extracts(con, policy, suppression)
     audit = audit_release(con, policy, {name: extract.frame for name, extract in extracts.items()})
     if not audit.passed:
