@@ -8,20 +8,25 @@ with years_to_build as (
     {{ periods_to_build([[ref('int_cell_producer_quarters'), 'last_load_id']], is_incremental(), grain='year') }}
 ),
 
+-- The years are chosen by the inner join before the enterprises' quarters are summed: joined after
+-- the sum, the yearly rebuild of one new quarter summed every year's 25 million rows first.
 enterprises as (
     select
-        level,
-        code,
-        project_code,
-        year,
-        inn,
-        sum(output_value) as output_value,
-        sum(components_cost) as components_cost,
-        sum(imported_components_cost) as imported_components_cost,
-        sum(domestic_technology_output_value) as domestic_technology_output_value,
-        sum(rnd_expenses) as rnd_expenses
-    from {{ ref('int_cell_producer_quarters') }}
-    group by level, code, project_code, year, inn
+        quarters.level,
+        quarters.code,
+        quarters.project_code,
+        quarters.year,
+        quarters.inn,
+        years_to_build.last_load_id,
+        sum(quarters.output_value) as output_value,
+        sum(quarters.components_cost) as components_cost,
+        sum(quarters.imported_components_cost) as imported_components_cost,
+        sum(quarters.domestic_technology_output_value) as domestic_technology_output_value,
+        sum(quarters.rnd_expenses) as rnd_expenses
+    from {{ ref('int_cell_producer_quarters') }} as quarters
+    inner join years_to_build
+        on quarters.year = years_to_build.year
+    group by quarters.level, quarters.code, quarters.project_code, quarters.year, quarters.inn, years_to_build.last_load_id
 )
 
 select
@@ -37,13 +42,11 @@ select
     -- metrics.md: distinct inn with output_value > 0
     cast(count(case when enterprises.output_value > 0 then enterprises.inn end) as integer) as producer_count,
     cast(max(enterprises.output_value) as decimal(18, 3)) as top_producer_output_value,
-    years_to_build.last_load_id
+    enterprises.last_load_id
 from enterprises
-inner join years_to_build
-    on enterprises.year = years_to_build.year
 group by
     enterprises.level,
     enterprises.code,
     enterprises.project_code,
     enterprises.year,
-    years_to_build.last_load_id
+    enterprises.last_load_id
