@@ -109,6 +109,11 @@ AUDIT_DDL = (
   outcome varchar not null         -- started, succeeded, failed
 )""",
     "alter table audit.builds add column if not exists engine varchar",  # what built it: 'spark 4.1.4'
+    # how far each incremental model's table has passed its data tests (transformation/builds.py)
+    """create table if not exists audit.tested_rows (
+  table_name varchar primary key,  -- schema.name of an incremental model's table
+  through_load_id bigint not null  -- its rows with last_load_id up to this passed the tests of a build
+)""",
     # the openings the latest release's disclosure control solved, for the next (publication/openings.py)
     """create table if not exists audit.disclosure_openings (
   problem varchar primary key,     -- the digest of the optimisation's inputs and code

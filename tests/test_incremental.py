@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import shutil
 from pathlib import Path
@@ -14,7 +15,14 @@ from pipelines.command_line.cli import main
 from pipelines.transformation.dbt_command import run_dbt
 from demo.generator import generate_demo
 from pipelines.settings import Settings
-from pipelines.transformation.builds import drop_reshaped_incremental_tables
+from pipelines.transformation.builds import (
+    drop_reshaped_incremental_tables,
+    forget_tested_rows,
+    incremental_models,
+    record_tested_rows,
+)
+from pipelines.transformation.dbt_project import dbt_project
+from pipelines.warehouse import create_schemas
 from tests.conftest import TODAY
 
 QUARTERLY_MARTS = ("product_independence", "area_independence", "regional_development")
@@ -54,6 +62,7 @@ def test_incremental_run_equals_full_refresh(tmp_path, monkeypatch):
     assert main(["run"]) == 0
     warehouse = home / "warehouse.duckdb"
     before = {t: first_rowid_by_period(warehouse, f"marts.{t}") for t in QUARTERLY_MARTS}
+    assert recorded_as_tested(warehouse) == newest_stamps(warehouse)  # every incremental table passed its tests
     years_before = first_rowid_by_period(warehouse, YEARLY_TABLE, "year")
     assert all(latest not in rows for rows in before.values())
 
@@ -63,17 +72,22 @@ def test_incremental_run_equals_full_refresh(tmp_path, monkeypatch):
         os.utime(target)  # arrives now, after everything ingested so far
     assert main(["run"]) == 0
     incremental = snapshot(warehouse)
+    assert recorded_as_tested(warehouse) == newest_stamps(warehouse)
 
-    years_after = first_rowid_by_period(warehouse, YEARLY_TABLE, "year")
-    rebuilt_years = {year for year, rowid in years_before.items() if years_after[year] != rowid}
-    assert rebuilt_years == {int(latest[:4])}, f"{YEARLY_TABLE}: years {rebuilt_years} were rebuilt for {latest}"
-    for table in QUARTERLY_MARTS:
-        after = first_rowid_by_period(warehouse, f"marts.{table}")
-        assert latest in after
-        rewritten = {period for period, rowid in before[table].items() if after[period] != rowid}
-        assert rewritten == set(), f"{table}: quarters {rewritten} were rebuilt for a new {latest}"
+    # the next build's test reads only the rows above the record: it fails on two such rows with
+    # one key, and does not read the rows that passed before (a duplicate among them goes unseen)
+    table = "intermediate.int_cell_producer_quarters"
+    passed = recorded_as_tested(warehouse)[table]
+    uniqueness = "int_cell_producer_quarters_one_row_per_level_code_project_code_period_inn"
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(f"insert into {table} select * from {table} limit 1")
+    assert dbt_outcome(warehouse, tmp_path, "test", "--select", uniqueness) == 0
+    with duckdb.connect(str(warehouse)) as con:
+        for _ in range(2):
+            con.execute(f"insert into {table} select * replace ({passed + 1} as last_load_id) from {table} limit 1")
+    assert dbt_outcome(warehouse, tmp_path, "test", "--select", uniqueness) != 0
 
-    dbt(warehouse, tmp_path, "build", "--full-refresh")
+    dbt(warehouse, tmp_path, "build", "--full-refresh")  # tests whole tables (and rebuilds the duplicates away)
     full_refresh = snapshot(warehouse)
     assert incremental.keys() == full_refresh.keys()
     for table in incremental:
@@ -84,8 +98,59 @@ def test_incremental_run_equals_full_refresh(tmp_path, monkeypatch):
 
 
 def dbt(warehouse: Path, tmp_path: Path, *args: str) -> None:
+    assert dbt_outcome(warehouse, tmp_path, *args) == 0
+
+
+def dbt_outcome(warehouse: Path, tmp_path: Path, *args: str) -> int:
     settings = dataclasses.replace(Settings.from_env(), home=warehouse.parent)
-    run_dbt(settings, [*args, "--quiet", "--target-path", str(tmp_path / "dbt_target")], check=True)
+    return run_dbt(settings, [*args, "--quiet", "--target-path", str(tmp_path / "dbt_target")]).returncode
+
+
+def newest_stamps(warehouse: Path) -> dict[str, int]:
+    """The newest last_load_id of each incremental model's table, by schema.name."""
+    manifest = json.loads(Path(dbt_project().manifest_path).read_text())
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return {f"{node['schema']}.{node['alias']}": con.execute(
+                    f"select max(last_load_id) from {node['schema']}.{node['alias']}").fetchall()[0][0]
+                for node in incremental_models(manifest)}
+
+
+def recorded_as_tested(warehouse: Path) -> dict[str, int]:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return dict(con.execute("select table_name, through_load_id from audit.tested_rows").fetchall())
+
+
+def test_a_table_is_recorded_as_tested_only_when_its_tests_ran_and_forgotten_when_made_anew():
+    """audit.tested_rows after a build (builds.record_tested_rows): the newest stamp of each
+    incremental table whose tests ran; a table the run did not test keeps its record, an empty
+    or unbuilt one has none; a table dropped (or every table, after a Spark build) is forgotten."""
+    con = duckdb.connect()
+    create_schemas(con)
+    con.execute("create schema intermediate")
+    con.execute("create table intermediate.quarters as select * from (values ('2025-Q1', 3), ('2025-Q2', 7)) t(period, last_load_id)")
+    con.execute("create table intermediate.years as select * from (values (2025, 7)) t(year, last_load_id)")
+    con.execute("create table intermediate.empty (period varchar, last_load_id bigint)")
+
+    def model(name: str, materialized: str = "incremental") -> dict:
+        return {"resource_type": "model", "config": {"materialized": materialized}, "schema": "intermediate",
+                "name": name, "alias": name}
+
+    manifest = {"nodes": {f"model.x.{name}": model(name) for name in ("quarters", "years", "empty")}}
+    manifest["nodes"]["model.x.a_table"] = model("a_table", "table")
+
+    def recorded() -> dict[str, int]:
+        return dict(con.execute("select * from audit.tested_rows").fetchall())
+
+    assert record_tested_rows(con, manifest, {"quarters", "years", "empty", "a_table"}) == recorded() == {
+        "intermediate.quarters": 7, "intermediate.years": 7}
+    con.execute("insert into intermediate.quarters values ('2025-Q3', 9)")
+    con.execute("insert into intermediate.years values (2026, 9)")
+    assert record_tested_rows(con, manifest, {"quarters"}) == {"intermediate.quarters": 9}
+    assert recorded() == {"intermediate.quarters": 9, "intermediate.years": 7}  # years' tests did not run
+    forget_tested_rows(con, ["intermediate.years"])
+    assert recorded() == {"intermediate.quarters": 9}
+    forget_tested_rows(con)
+    assert recorded() == {}
 
 
 def test_an_incremental_table_whose_columns_changed_is_dropped_to_be_built_whole(tmp_path):

@@ -22,6 +22,8 @@ from pipelines.transformation.builds import (
     drop_reshaped_incremental_tables,
     drop_retired_tables,
     finish_build,
+    forget_tested_rows,
+    record_tested_rows,
     start_build,
 )
 from pipelines.transformation.computed import COMPUTED_SOURCE, COMPUTED_TABLES, ComputedTable, compute_table
@@ -235,6 +237,13 @@ def build_plan(manifest: Mapping[str, Any], translator: "SovereigntyTranslator",
     return BuildPlan(first, computed, tuple(".".join(nodes[unique_id]["fqn"]) for unique_id in second))
 
 
+def tested_models(manifest: Mapping[str, Any], translator: "SovereigntyTranslator", selected_assets: AbstractSet[dg.AssetKey],
+                  selected_checks: AbstractSet[dg.AssetCheckKey]) -> set[str]:
+    """The models a run built with their data tests (the asset and its dbt_tests check selected)."""
+    return {node["name"] for node in manifest["nodes"].values() if node["resource_type"] == "model"
+            and (key := translator.get_asset_key(node)) in selected_assets and dg.AssetCheckKey(key, DBT_TESTS_CHECK) in selected_checks}
+
+
 def descendants(manifest: Mapping[str, Any], unique_id: str) -> set[str]:
     """Every node built from unique_id, directly or not (dbt's child map)."""
     found: set[str] = set()
@@ -311,8 +320,11 @@ def dbt_warehouse_assets(settings: Settings) -> dg.AssetsDefinition:
             build_id = start_build(con, context.run.run_id, settings.engine)
             if settings.engine == "spark":
                 spark.prepare_build(con, settings)
+                forget_tested_rows(con)
             else:
-                for dropped in drop_reshaped_incremental_tables(con, manifest):
+                dropped_tables = drop_reshaped_incremental_tables(con, manifest)
+                forget_tested_rows(con, dropped_tables)
+                for dropped in dropped_tables:
                     context.log.info(f"{dropped}: its columns changed in this version; built whole again")
             for dropped in drop_retired_tables(con):
                 context.log.info(f"{dropped}: no longer built by this version; dropped")
@@ -366,6 +378,9 @@ def dbt_warehouse_assets(settings: Settings) -> dg.AssetsDefinition:
         with writing(settings, context.run.run_id) as con:
             if settings.engine == "spark":  # the warehouse's views of what Spark built
                 spark.expose_tables(con, settings, manifest)
+            else:  # the next build tests only the rows it writes (builds.record_tested_rows)
+                record_tested_rows(con, manifest, tested_models(manifest, translator, context.selected_asset_keys,
+                                                                context.selected_asset_check_keys))
             finish_build(con, build_id, "succeeded")
 
     return warehouse_models

@@ -32,6 +32,46 @@ def finish_build(con: duckdb.DuckDBPyConnection, build_id: int, outcome: str) ->
     con.execute("update audit.builds set outcome = ?, finished_at = ? where build_id = ?", [outcome, utc_now(), build_id])
 
 
+def record_tested_rows(con: duckdb.DuckDBPyConnection, manifest: Mapping[str, Any], tested: set[str]) -> dict[str, int]:
+    """After a DuckDB build that succeeded: each incremental table whose data tests it ran (tested:
+    model names) has passed them up to its newest stamp (audit.tested_rows, which the dbt macro
+    get_where_subquery reads, so that the next build tests only the rows above it); the newest
+    stamps recorded, by schema.name.
+
+    A build rewrites a quarter (year) exactly when an input holds a newer load for it, and load ids
+    grow with arrival, so the rows a later build writes are stamped above every row a table holds
+    now, and the rows it keeps are the ones tested here. A table's record moves only when its
+    tests ran and passed: after a build that failed, its tables are tested from where they were
+    last passed (the failing rows included), and a run that built other models leaves it as it is."""
+    recorded = {}
+    for node in incremental_models(manifest):
+        if node["name"] not in tested:
+            continue
+        table = f"{node['schema']}.{node['alias']}"
+        (newest,) = con.execute(f'select max(last_load_id) from "{node["schema"]}"."{node["alias"]}"').fetchall()[0]
+        con.execute("delete from audit.tested_rows where table_name = ?", [table])
+        if newest is not None:
+            con.execute("insert into audit.tested_rows values (?, ?)", [table, newest])
+            recorded[table] = newest
+    return recorded
+
+
+def forget_tested_rows(con: duckdb.DuckDBPyConnection, tables: list[str] | None = None) -> None:
+    """Test these tables (schema.name; None: every table) whole in the next build: a table dropped
+    to be made anew, or any after a Spark build (whose views may have replaced DuckDB's tables, which
+    dbt then makes anew), holds rows stamped below its record that no test has read."""
+    if tables is None:
+        con.execute("delete from audit.tested_rows")
+    else:
+        for table in tables:
+            con.execute("delete from audit.tested_rows where table_name = ?", [table])
+
+
+def incremental_models(manifest: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    return [node for node in manifest["nodes"].values()
+            if node["resource_type"] == "model" and node["config"].get("materialized") == "incremental"]
+
+
 def drop_reshaped_incremental_tables(con: duckdb.DuckDBPyConnection, manifest: Mapping[str, Any]) -> list[str]:
     """Drop the table of each incremental model whose columns are not the ones its YAML declares
     now (a new version added or renamed one), so that the build makes it whole again; the tables
@@ -42,9 +82,7 @@ def drop_reshaped_incremental_tables(con: duckdb.DuckDBPyConnection, manifest: M
     would need a full rebuild by hand. Every incremental model declares all its columns
     (tests/test_end_to_end.py), so a difference means the model changed."""
     dropped = []
-    for node in manifest["nodes"].values():
-        if node["resource_type"] != "model" or node["config"].get("materialized") != "incremental":
-            continue
+    for node in incremental_models(manifest):
         found = {name for (name,) in con.execute(
             "select column_name from information_schema.columns where table_schema = ? and table_name = ?",
             [node["schema"], node["name"]]).fetchall()}
