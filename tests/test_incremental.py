@@ -86,6 +86,12 @@ def test_incremental_run_equals_full_refresh(tmp_path, monkeypatch):
         for _ in range(2):
             con.execute(f"insert into {table} select * replace ({passed + 1} as last_load_id) from {table} limit 1")
     assert dbt_outcome(warehouse, tmp_path, "test", "--select", uniqueness) != 0
+    # one test holds the model's required columns, and fails on a NULL in any of them
+    required = "int_cell_producer_quarters_required_columns_not_null"
+    assert dbt_outcome(warehouse, tmp_path, "test", "--select", required) == 0
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(f"insert into {table} select * replace ({passed + 1} as last_load_id, null as period) from {table} limit 1")
+    assert dbt_outcome(warehouse, tmp_path, "test", "--select", required) != 0
 
     dbt(warehouse, tmp_path, "build", "--full-refresh")  # tests whole tables (and rebuilds the duplicates away)
     full_refresh = snapshot(warehouse)

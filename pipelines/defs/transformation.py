@@ -152,6 +152,10 @@ def describe_generic_test(test: Mapping[str, Any], table: str) -> str:
     match metadata.get("name"):
         case "not_null":
             return f"{column} is never NULL in {table}."
+        case "not_null_columns":
+            names = [f"`{name}`" for name in kwargs["columns"]]
+            listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+            return f"{listed} {'is' if len(names) == 1 else 'are'} never NULL in {table}."
         case "unique":
             return f"No two rows of {table} have the same {column}."
         case "unique_combination":
