@@ -3,7 +3,10 @@
 On the same files and in one run, it measures:
   full          `sovereignty run` from an empty home (ingest, dbt build, checks, publish) on every
                 report except the last quarter's;
-  incremental   `sovereignty run` again after the last quarter's reports arrive;
+  incremental   `sovereignty run` again after the last quarter's reports arrive (a cold process);
+  incremental warm  the same quarter arriving in a copy of the full run's home where `sovereignty
+                serve` already waits (a warm process: the pipeline loaded): from the files' arrival
+                to the end of the run it starts;
   parse floor   benchmarks/floors.py parse: the files of `full` read into memory by the fastest
                 reader, nothing else;
   transform floor  benchmarks/floors.py transform: the revision rule and the independence and
@@ -139,6 +142,46 @@ def measure(name: str, command: list, env: dict[str, str], log: Path) -> dict:
     return {"seconds": round(seconds, 2), "peak_rss_gib": round(peak / 2**30, 3), "log": str(log)}
 
 
+def measure_warm(name: str, home: Path, arrive, log: Path) -> dict:
+    """`sovereignty serve` on home: once it waits (its start-up run ended), arrive() delivers the
+    reports; the seconds from then to the end of the run they start, and the peak RSS of the
+    serving process tree meanwhile."""
+    print(f"[{name}] sovereignty serve in {home}", flush=True)
+    with open(log, "w") as output:
+        process = subprocess.Popen([BIN / "sovereignty", "serve", "--poll", str(WARM_POLL_SECONDS)], env=environment(home),
+                                   stdout=output, stderr=subprocess.STDOUT, cwd=REPO)
+        try:
+            wait_for_runs(process, log, 1)
+            started, peak = time.perf_counter(), 0
+            arrive()
+            while not runs_ended(log, 2):
+                peak = max(peak, tree_rss(process.pid))
+                time.sleep(0.05)
+            seconds = time.perf_counter() - started
+        finally:
+            process.terminate()
+            process.wait(timeout=120)
+    if "exit code 0" not in [line for line in log.read_text().splitlines() if "Run ended after" in line][-1]:
+        raise SystemExit(f"[{name}] the run failed: see {log}")
+    print(f"[{name}] {seconds:.1f} s, peak RSS {peak / 2**30:.2f} GiB", flush=True)
+    return {"seconds": round(seconds, 2), "peak_rss_gib": round(peak / 2**30, 3), "log": str(log)}
+
+
+# `sovereignty serve --poll` in the warm stage: a run starts at most this long after the files arrive
+WARM_POLL_SECONDS = 0.5
+
+
+def runs_ended(log: Path, count: int) -> bool:
+    return log.read_text().count("Run ended after") >= count
+
+
+def wait_for_runs(process: subprocess.Popen, log: Path, count: int) -> None:
+    while not runs_ended(log, count):
+        if process.poll() is not None:
+            raise SystemExit(f"sovereignty serve ended: see {log}")
+        time.sleep(0.2)
+
+
 def measure_floor(name: str, command: list, scratch: Path) -> dict:
     """A floor's stage: measured like the others, plus the work's own seconds it prints last."""
     log = scratch / f"{name.replace(' ', '-')}.log"
@@ -270,8 +313,13 @@ def main() -> int:
     throughput = ingestion_throughput(home / "warehouse.duckdb")
     floors = [sys.executable, REPO / "benchmarks" / "floors.py"]  # the transform floor reads the full run's rows
     transform = measure_floor("transform floor", [*floors, "transform", "--home", home], scratch)
+    warm_home = scratch / "warm-home"
+    shutil.copytree(home, warm_home, symlinks=True)  # the full run's home, for the warm process
     link_into(source, held, home / "inbox")
     stages["incremental"] = measure("incremental", sovereignty, environment(home), scratch / "incremental.log")
+    stages["incremental warm"] = measure_warm("incremental warm", warm_home, lambda: link_into(source, held, warm_home / "inbox"),
+                                              scratch / "incremental-warm.log")
+    shutil.rmtree(warm_home)
     baseline = [sys.executable, REPO / "benchmarks" / "baseline.py", "--inbox", baseline_inbox,
                 "--database", scratch / "baseline.duckdb"]
     stages["baseline"] = measure("baseline", baseline, environment(scratch), scratch / "baseline.log")
@@ -306,6 +354,7 @@ def main() -> int:
         "ingestion / parse floor": (steps["ingestion"] / parse_floor, TARGETS["ingestion_over_parse_floor"]),
         "full / (parse + transform floors)": (full / (parse_floor + transform_floor), TARGETS["full_over_floors"]),
         "incremental / full": (incremental / full, TARGETS["incremental_over_full"]),
+        "incremental warm / full": (stages["incremental warm"]["seconds"] / full, TARGETS["incremental_over_full"]),
         "peak RSS GiB (max)": (peak, TARGETS["peak_rss_gib"]),
         "full / baseline (no target)": (full / base, None),
         "spark full / duckdb full (no target)": (stages["spark full"]["seconds"] / full, None),

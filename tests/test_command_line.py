@@ -14,13 +14,14 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import duckdb
 import polars as pl
 import pytest
 
-from tests.runs import copy_home, environment, no_traceback, release_extracts, sovereignty
+from tests.runs import copy_home, environment, no_traceback, release_extracts, sovereignty, sovereignty_command
 
 pytestmark = pytest.mark.slow
 
@@ -77,6 +78,45 @@ def test_a_delivery_of_duplicates_alone_is_recorded_without_a_run(uninterrupted,
             ("duplicate",)]
     assert release_extracts(home) == extracts
     assert "up to date" in sovereignty(home, "run").stdout  # and nothing is left to finish
+
+
+def test_serve_runs_whenever_reports_arrive_in_one_process_until_stopped(uninterrupted, tmp_path):
+    """`sovereignty serve` loads the pipeline once: at start it finds nothing to do, a revised report
+    dropped into the inbox makes a run in the same process (a new release, no second load of the
+    pipeline), and SIGTERM stops it with exit code 0."""
+    home = copy_home(uninterrupted, tmp_path)
+    serving = subprocess.Popen(sovereignty_command("serve", "--poll", "0.2"), env=environment(home),
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        said = lines_until(serving, "Run ended after")
+        assert "up to date" in said and "exit code 0" in said, said
+        latest = (home / "published" / "latest").read_text()
+
+        kept = sorted((home / "processed" / "producer").glob("*.parquet"))[-1]
+        revised = pl.read_parquet(kept).with_columns(output_value=pl.col("output_value").cast(pl.Float64) * 1.5)
+        revised.write_parquet(home / "inbox" / "producer" / ".arriving.parquet")  # hidden until complete
+        (home / "inbox" / "producer" / ".arriving.parquet").rename(home / "inbox" / "producer" / f"revised_{kept.name[9:]}")
+        said = lines_until(serving, "Run ended after")
+        assert "exit code 0" in said and "published" in said, said
+        assert "loading the pipeline" not in said  # loaded once, at start
+        assert (home / "published" / "latest").read_text() != latest
+    finally:
+        serving.terminate()
+        rest, _ = serving.communicate(timeout=60)
+    assert serving.returncode == 0 and rest.strip().endswith("Stopped.") and "Traceback" not in rest, rest
+
+
+def lines_until(process: subprocess.Popen, marker: str, timeout: float = 600) -> str:
+    """What the process prints up to and including the first line holding marker."""
+    deadline, seen = time.monotonic() + timeout, []
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            raise AssertionError("the process ended: " + "".join(seen))
+        seen.append(line)
+        if marker in line:
+            return "".join(seen)
+    raise AssertionError(f"no {marker!r} within {timeout} s: " + "".join(seen))
 
 
 @pytest.mark.parametrize("output_format", ["csv", "json", "parquet"])

@@ -13,8 +13,10 @@ import json
 import os
 import shlex
 import shutil
+import signal
 import socket
 import sys
+import time
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
@@ -53,6 +55,8 @@ EXIT_USAGE = 2  # a bad argument or setting, or a home that cannot be used
 EXIT_BUSY = 3  # another process writes the warehouse or holds it open
 EXIT_DAMAGED = 4  # the warehouse cannot be read: `sovereignty rebuild`
 EXIT_NO_SPACE = 5  # the disk is full
+# `sovereignty serve`: seconds between looks at the inbox (a run takes far longer at any scale)
+DEFAULT_POLL_SECONDS = 10.0
 
 # The module of the Dagster definitions: `make ui` serves it, and a step process loads the run's job from it.
 DEFINITIONS_MODULE = "pipelines.defs.definitions"
@@ -105,13 +109,16 @@ def process_alive(pid: int) -> bool:
     return True
 
 
-def execute_job(settings: Settings, name: str, plan: InboxPlan | None, out: TextIO, log_path: Path) -> RunResult:
-    """Run one of the definitions' jobs in this process, showing its steps on `out` as they happen."""
+def execute_job(settings: Settings, name: str, plan: InboxPlan | None, out: TextIO, log_path: Path,
+                defs: dg.Definitions | None = None) -> RunResult:
+    """Run one of the definitions' jobs in this process, showing its steps on `out` as they happen
+    (defs: the pipeline already loaded, else loaded here)."""
     display = RunDisplay(out)
-    display.line(f"{name}: loading the pipeline (Dagster definitions, the dbt project)")
-    from pipelines.defs.definitions import build_definitions  # heavy: only commands that run need it
+    if defs is None:
+        display.line(f"{name}: loading the pipeline (Dagster definitions, the dbt project)")
+        from pipelines.defs.definitions import build_definitions  # heavy: only commands that run need it
 
-    defs = build_definitions(settings)
+        defs = build_definitions(settings)
     job = defs.resolve_job_def(name)
     instance = dagster_instance(settings)
     fail_abandoned_runs(instance)
@@ -257,8 +264,8 @@ def print_new_signals(settings: Settings, con: duckdb.DuckDBPyConnection, releas
 
     signals = new_high_signals(settings.published, release_id, previous_release(con, release_id))
     print(f"\nNew high-severity risk signals: {len(signals) or 'none'}")
-    for signal in signals:
-        print(f"  {signal['period']} {signal['signal_type']}: {signal['message']}")
+    for risk in signals:
+        print(f"  {risk['period']} {risk['signal_type']}: {risk['message']}")
 
 
 def publication_of_run(con: duckdb.DuckDBPyConnection, run_id: str) -> tuple | None:
@@ -293,8 +300,9 @@ def report_publication(settings: Settings, publication: tuple | None) -> bool:
     return True
 
 
-def command_run(settings: Settings) -> int:
-    """Ingest what is new and finish whatever an earlier run left undone (docs/operations.md)."""
+def command_run(settings: Settings, defs: dg.Definitions | None = None) -> int:
+    """Ingest what is new and finish whatever an earlier run left undone (docs/operations.md).
+    defs: the pipeline already loaded (command_serve), else loaded for this run."""
     check_home(settings)
     with writer_lock(settings.warehouse):
         plan = inbox_plan(settings)
@@ -311,10 +319,46 @@ def command_run(settings: Settings) -> int:
         if plan.empty and unfinished is not None:
             job = job_finishing(unfinished)
             print(f"Nothing new in {settings.home / 'inbox'}, but {unfinished.why}: finishing it.")
-        result, log_path = execute_logged(settings, job, plan)
+        result, log_path = execute_logged(settings, job, plan, defs)
         with open_warehouse(settings, read_only=True) as con:
             print_load_summary(con, before)
     return report_run(settings, result, log_path)
+
+
+# Errors that end one run of `sovereignty serve` (each with its message) but not the process.
+RUN_ERRORS = (HomeError, InboxError, WarehouseBusyError, WarehouseDamagedError)
+
+
+def command_serve(settings: Settings, poll_seconds: float) -> int:
+    """`sovereignty run` each time reports arrive, in one long-lived process that loads the pipeline
+    once (docs/operations.md, "A long-lived process"). It runs once at start (to finish what an
+    earlier run left undone), then whenever the inbox holds files, looking every poll_seconds. A
+    run that fails is reported like a `sovereignty run` and the process waits for the next
+    reports; Ctrl-C or SIGTERM stops it (during a run, as a killed `sovereignty run` would stop)."""
+    check_home(settings)
+    from pipelines.defs.definitions import build_definitions  # heavy: loaded once, for every run
+
+    defs = build_definitions(settings)
+    signal.signal(signal.SIGTERM, signal.getsignal(signal.SIGINT))
+    print(f"Serving {settings.home}: a run starts when reports arrive in {settings.home / 'inbox'} "
+          f"(looked at every {poll_seconds:g} s). Ctrl-C stops.", flush=True)
+    try:
+        first = True
+        while True:
+            if first or any(inbox_plan(settings).files.values()):
+                started = time.monotonic()
+                try:
+                    code = command_run(settings, defs)
+                except RUN_ERRORS as error:
+                    print(error, file=sys.stderr)
+                    code = EXIT_FAILED
+                print(f"Run ended after {time.monotonic() - started:.1f} s (exit code {code}); waiting for reports.",
+                      flush=True)
+                first = False
+            time.sleep(poll_seconds)
+    except KeyboardInterrupt:
+        print("Stopped.", flush=True)
+        return 0
 
 
 def only_duplicates(settings: Settings, plan: InboxPlan) -> bool:
@@ -417,7 +461,8 @@ def check_home_exists(settings: Settings) -> None:
                         "`sovereignty demo` writes demo reports into a new one.")
 
 
-def execute_logged(settings: Settings, job: str, plan: InboxPlan | None = None) -> tuple[RunResult, Path]:
+def execute_logged(settings: Settings, job: str, plan: InboxPlan | None = None,
+                   defs: dg.Definitions | None = None) -> tuple[RunResult, Path]:
     log_path = settings.home / "logs" / f"run-{datetime.now():%Y%m%dT%H%M%S}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     # dbt's progress lines go to the run's log (the dbt step writes them there); the command
@@ -425,7 +470,7 @@ def execute_logged(settings: Settings, job: str, plan: InboxPlan | None = None) 
     # internal failures (its event log on a full disk, say) straight to sys.stderr: those go to the
     # run's log too, and the command says in one line what happened and what to do.
     with open(log_path, "a") as log, contextlib.redirect_stderr(log):
-        return execute_job(settings, job, plan, sys.stdout, log_path), log_path
+        return execute_job(settings, job, plan, sys.stdout, log_path, defs), log_path
 
 
 def report_run(settings: Settings, result: RunResult, log_path: Path) -> int:
@@ -612,6 +657,9 @@ def parser() -> argparse.ArgumentParser:
     demo.add_argument("--volume", type=positive_fraction, default=1.0,
                       help="enterprises (and so producer rows) as a multiple of the scale's: 0.25 is a quarter")
     commands.add_parser("run", help="ingest the inbox, build, check and publish")
+    serve = commands.add_parser("serve", help="run whenever reports arrive, in one process that keeps the pipeline loaded")
+    serve.add_argument("--poll", type=positive_fraction, default=DEFAULT_POLL_SECONDS, dest="poll_seconds",
+                       help=f"seconds between looks at the inbox (default {DEFAULT_POLL_SECONDS:g})")
     commands.add_parser("publish", help="check the warehouse again and publish it, without ingesting or rebuilding")
     commands.add_parser("status", help="the inbox, a run in progress, the last loads and publication attempt")
     commands.add_parser("rebuild", help="re-ingest every kept file into a new warehouse, then build, check and publish")
@@ -662,6 +710,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 COMMANDS = {
     "demo": lambda settings, args: command_demo(settings, args.scale, args.seed, args.volume),
     "run": lambda settings, args: command_run(settings),
+    "serve": lambda settings, args: command_serve(settings, args.poll_seconds),
     "publish": lambda settings, args: command_publish(settings),
     "rebuild": lambda settings, args: command_rebuild(settings),
     "sql": lambda settings, args: command_sql(settings, args.query, args.output_format, args.output),
