@@ -336,7 +336,10 @@ def command_serve(settings: Settings, poll_seconds: float) -> int:
     run that fails is reported like a `sovereignty run` and the process waits for the next
     reports; Ctrl-C or SIGTERM stops it (during a run, as a killed `sovereignty run` would stop)."""
     check_home(settings)
-    from pipelines.defs.definitions import build_definitions  # heavy: loaded once, for every run
+    # heavy, and loaded once for every run: the definitions, and Great Expectations (2.5 s), which
+    # a check imports when it first runs
+    import pipelines.quality.gx_common  # noqa: F401
+    from pipelines.defs.definitions import build_definitions
 
     defs = build_definitions(settings)
     signal.signal(signal.SIGTERM, signal.getsignal(signal.SIGINT))
