@@ -160,7 +160,11 @@ def measure_warm(name: str, home: Path, arrive, log: Path) -> dict:
             seconds = time.perf_counter() - started
         finally:
             process.terminate()
-            process.wait(timeout=120)
+            try:
+                process.wait(timeout=120)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                raise SystemExit(f"[{name}] sovereignty serve did not stop on SIGTERM: see {log}") from None
     if "exit code 0" not in [line for line in log.read_text().splitlines() if "Run ended after" in line][-1]:
         raise SystemExit(f"[{name}] the run failed: see {log}")
     print(f"[{name}] {seconds:.1f} s, peak RSS {peak / 2**30:.2f} GiB", flush=True)

@@ -12,6 +12,7 @@ import io
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -85,8 +86,10 @@ def test_serve_runs_whenever_reports_arrive_in_one_process_until_stopped(uninter
     dropped into the inbox makes a run in the same process (a new release, no second load of the
     pipeline), and SIGTERM stops it with exit code 0."""
     home = copy_home(uninterrupted, tmp_path)
+    # started as a shell starts a background job (SIGINT ignored): SIGTERM must still stop it
     serving = subprocess.Popen(sovereignty_command("serve", "--poll", "0.2"), env=environment(home),
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
     try:
         said = lines_until(serving, "Run ended after")
         assert "up to date" in said and "exit code 0" in said, said

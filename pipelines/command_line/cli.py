@@ -342,7 +342,7 @@ def command_serve(settings: Settings, poll_seconds: float) -> int:
     from pipelines.defs.definitions import build_definitions
 
     defs = build_definitions(settings)
-    signal.signal(signal.SIGTERM, signal.getsignal(signal.SIGINT))
+    signal.signal(signal.SIGTERM, stop_serving)  # SIGINT raises KeyboardInterrupt already (unless ignored)
     print(f"Serving {settings.home}: a run starts when reports arrive in {settings.home / 'inbox'} "
           f"(looked at every {poll_seconds:g} s). Ctrl-C stops.", flush=True)
     try:
@@ -462,6 +462,12 @@ def check_home_exists(settings: Settings) -> None:
     if not settings.home.is_dir():
         raise HomeError(f"There is no home at {settings.home}: create it (or set SOVEREIGNTY_HOME to the right folder); "
                         "`sovereignty demo` writes demo reports into a new one.")
+
+
+def stop_serving(signum: int, frame) -> None:
+    """SIGTERM stops `sovereignty serve` as Ctrl-C does: a shell starts a background job with SIGINT
+    ignored, so SIGTERM gets a handler of its own rather than SIGINT's."""
+    raise KeyboardInterrupt
 
 
 def execute_logged(settings: Settings, job: str, plan: InboxPlan | None = None,
