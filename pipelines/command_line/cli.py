@@ -342,7 +342,7 @@ def command_serve(settings: Settings, poll_seconds: float) -> int:
     from pipelines.defs.definitions import build_definitions
 
     defs = build_definitions(settings)
-    signal.signal(signal.SIGTERM, stop_serving)  # SIGINT raises KeyboardInterrupt already (unless ignored)
+    listen_for_stop()
     print(f"Serving {settings.home}: a run starts when reports arrive in {settings.home / 'inbox'} "
           f"(looked at every {poll_seconds:g} s). Ctrl-C stops.", flush=True)
     try:
@@ -357,6 +357,7 @@ def command_serve(settings: Settings, poll_seconds: float) -> int:
                     code = EXIT_FAILED
                 print(f"Run ended after {time.monotonic() - started:.1f} s (exit code {code}); waiting for reports.",
                       flush=True)
+                listen_for_stop()
                 first = False
             time.sleep(poll_seconds)
     except KeyboardInterrupt:
@@ -464,10 +465,12 @@ def check_home_exists(settings: Settings) -> None:
                         "`sovereignty demo` writes demo reports into a new one.")
 
 
-def stop_serving(signum: int, frame) -> None:
-    """SIGTERM stops `sovereignty serve` as Ctrl-C does: a shell starts a background job with SIGINT
-    ignored, so SIGTERM gets a handler of its own rather than SIGINT's."""
-    raise KeyboardInterrupt
+def listen_for_stop() -> None:
+    """Ctrl-C and SIGTERM stop `sovereignty serve` (KeyboardInterrupt), also when a shell started it
+    in the background with SIGINT ignored: Dagster gives SIGTERM the handler SIGINT had before a
+    run when the run ends, which would leave both ignored."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
 
 
 def execute_logged(settings: Settings, job: str, plan: InboxPlan | None = None,
