@@ -8,9 +8,10 @@
     6 s). After a build that succeeded, the pipeline's dbt step records in audit.tested_rows the
     newest last_load_id up to which each incremental table passed its tests, and the next build
     tests the rows above it (pipelines/transformation/builds.py says why those are exactly the
-    rewritten ones); a table without a record is tested whole. A --full-refresh, a warehouse
-    without audit.tested_rows (dbt on its own) and Spark test whole tables. A project's macro
-    takes the place of dbt's own of the same name. -#}
+    rewritten ones); a table without a record is tested whole. Only `dbt build` (the pipeline's
+    command) is limited so: `dbt test` by hand, a --full-refresh, a warehouse without
+    audit.tested_rows and Spark test whole tables. A project's macro takes the place of dbt's own
+    of the same name. -#}
 {% macro get_where_subquery(relation) -%}
     {%- set conditions = [] -%}
     {%- if config.get('where') -%}
@@ -28,7 +29,7 @@
 
 
 {% macro rewritten_rows_condition(relation) -%}
-    {%- if target.type != 'duckdb' or flags.FULL_REFRESH or not execute -%}
+    {%- if target.type != 'duckdb' or flags.WHICH != 'build' or flags.FULL_REFRESH or not execute -%}
         {%- do return(none) -%}
     {%- endif -%}
     {%- for node in graph.nodes.values() -%}
