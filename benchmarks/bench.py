@@ -138,6 +138,11 @@ def measure(name: str, command: list, env: dict[str, str], log: Path) -> dict:
     seconds = time.perf_counter() - started
     if process.returncode != 0:
         raise SystemExit(f"[{name}] failed with exit code {process.returncode}: see {log}")
+    return stage_result(name, seconds, peak, log)
+
+
+def stage_result(name: str, seconds: float, peak: int, log: Path) -> dict:
+    """A measured stage as printed and kept in the results."""
     print(f"[{name}] {seconds:.1f} s, peak RSS {peak / 2**30:.2f} GiB", flush=True)
     return {"seconds": round(seconds, 2), "peak_rss_gib": round(peak / 2**30, 3), "log": str(log)}
 
@@ -167,8 +172,7 @@ def measure_warm(name: str, home: Path, arrive, log: Path) -> dict:
                 raise SystemExit(f"[{name}] sovereignty serve did not stop on SIGTERM: see {log}") from None
     if "exit code 0" not in [line for line in log.read_text().splitlines() if "Run ended after" in line][-1]:
         raise SystemExit(f"[{name}] the run failed: see {log}")
-    print(f"[{name}] {seconds:.1f} s, peak RSS {peak / 2**30:.2f} GiB", flush=True)
-    return {"seconds": round(seconds, 2), "peak_rss_gib": round(peak / 2**30, 3), "log": str(log)}
+    return stage_result(name, seconds, peak, log)
 
 
 def copied_home(home: Path, copy: Path) -> Path:

@@ -325,10 +325,6 @@ def command_run(settings: Settings, defs: dg.Definitions | None = None) -> int:
     return report_run(settings, result, log_path)
 
 
-# Errors that end one run of `sovereignty serve` (each with its message) but not the process.
-RUN_ERRORS = (HomeError, InboxError, WarehouseBusyError, WarehouseDamagedError)
-
-
 def command_serve(settings: Settings, poll_seconds: float) -> int:
     """`sovereignty run` each time reports arrive, in one long-lived process that loads the pipeline
     once (docs/operations.md, "A long-lived process"). It runs once at start (to finish what an
@@ -352,9 +348,9 @@ def command_serve(settings: Settings, poll_seconds: float) -> int:
                 started = time.monotonic()
                 try:
                     code = command_run(settings, defs)
-                except RUN_ERRORS as error:
+                except tuple(EXIT_CODES) as error:  # the run ends as `sovereignty run` would; serving goes on
                     print(error, file=sys.stderr)
-                    code = EXIT_FAILED
+                    code = exit_code_of(error)
                 print(f"Run ended after {time.monotonic() - started:.1f} s (exit code {code}); waiting for reports.",
                       flush=True)
                 listen_for_stop()
@@ -688,6 +684,21 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
+# Expected conditions: each ends a command (or one run of `sovereignty serve`) with its one-line
+# message and this exit code.
+EXIT_CODES: dict[type[Exception], int] = {
+    HomeError: EXIT_USAGE,
+    SqlError: EXIT_FAILED,
+    InboxError: EXIT_FAILED,
+    WarehouseBusyError: EXIT_BUSY,
+    WarehouseDamagedError: EXIT_DAMAGED,
+}
+
+
+def exit_code_of(error: Exception) -> int:
+    return next(code for kind, code in EXIT_CODES.items() if isinstance(error, kind))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
@@ -697,18 +708,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         return COMMANDS[args.command](settings, args)
-    except HomeError as error:
+    except tuple(EXIT_CODES) as error:
         print(error, file=sys.stderr)
-        return EXIT_USAGE
-    except (SqlError, InboxError) as error:
-        print(error, file=sys.stderr)
-        return EXIT_FAILED
-    except WarehouseBusyError as busy:
-        print(busy, file=sys.stderr)
-        return EXIT_BUSY
-    except WarehouseDamagedError as damaged:
-        print(damaged, file=sys.stderr)
-        return EXIT_DAMAGED
+        return exit_code_of(error)
     except Exception as error:  # a full disk surfaces from DuckDB, SQLite, dbt or plain file writes
         if is_broken_pipe(error):  # `sovereignty sql ... | head`: the reader has what it wanted
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

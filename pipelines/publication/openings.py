@@ -1,4 +1,4 @@
-"""SolvedOpenings solved before: the answers of disclosure.open_index kept in the warehouse, so that a run
+"""Openings solved before: the answers of disclosure.open_index kept in the warehouse, so that a run
 whose new reports change one year solves only that year's openings again (docs/performance.md).
 
 An opening (the cheapest cells of an area's year that let its leadership share move) is most of a
@@ -70,7 +70,7 @@ class SolvedOpenings:
 def remembered_openings(con: duckdb.DuckDBPyConnection) -> SolvedOpenings:
     rows = con.execute("select problem, cells, hidden from audit.disclosure_openings").fetchall()
     return SolvedOpenings({key: None if hidden is None else np.unpackbits(np.frombuffer(hidden, np.uint8), count=cells).astype(bool)
-                     for key, cells, hidden in rows})
+                           for key, cells, hidden in rows})
 
 
 def remember_openings(con: duckdb.DuckDBPyConnection, openings: SolvedOpenings) -> None:
