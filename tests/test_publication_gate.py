@@ -186,7 +186,7 @@ def test_a_bad_mart_blocks_publication_and_the_previous_release_survives(home, c
 # Wrong data that breaks a mart's own invariants, and the dbt test that catches it when the mart is
 # built: a failing dbt test fails the build, and a failed build is never published (docs/quality.md).
 INVARIANT_BREAKS = {
-    "product_independence_localisation_between_0_and_1":
+    "product_independence_values_within_bounds":
         "update marts.product_independence set localisation = 1.5 where "
         + first_row("marts.product_independence", "localisation is not null"),
     "area_independence_one_row_per_period_project_code":

@@ -165,12 +165,17 @@ def describe_generic_test(test: Mapping[str, Any], table: str) -> str:
         case "relationships":
             target = re.sub(r"^(ref|source)\((.*)\)$", r"\2", kwargs["to"]).replace("'", "").replace('"', "").replace(", ", ".")
             return f"Every {column} of {table} exists as `{kwargs['field']}` in {target}."
-        case "between":
-            low, high = kwargs.get("min_value"), kwargs.get("max_value")
-            bounds = (f"between {low} and {high}" if low is not None and high is not None
-                      else f"at least {low}" if low is not None else f"at most {high}")
-            return f"{column} in {table} is {bounds} where it is not NULL."
+        case "values_within_bounds":
+            ranges = [f"`{name}` {bounds_in_words(bound.get('min'), bound.get('max'))}" for name, bound in kwargs["bounds"].items()]
+            listed = ranges[0] if len(ranges) == 1 else f"{', '.join(ranges[:-1])} and {ranges[-1]}"
+            return f"In {table}, {listed}, where not NULL."
     return f"dbt test {test['name']} on {table}: it fails when its query returns rows."
+
+
+def bounds_in_words(low: float | None, high: float | None) -> str:
+    if low is not None and high is not None:
+        return f"is between {low} and {high}"
+    return f"is at least {low}" if low is not None else f"is at most {high}"
 
 
 def echoed_to(log: TextIO, events: Iterator[T]) -> Iterator[T]:
