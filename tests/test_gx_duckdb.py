@@ -10,15 +10,17 @@ import json
 import subprocess
 import sys
 import textwrap
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import duckdb
 import great_expectations as gx
 import great_expectations.expectations as gxe
+import jinja2
 import pytest
 import sqlalchemy as sa
 
-from pipelines.quality import gx_duckdb
+from pipelines.quality import gx_common, gx_duckdb
 from pipelines.quality.gx_duckdb import load_suite, suite_from_dict, validate_table
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -215,6 +217,58 @@ def test_data_docs_are_written_for_every_validation(warehouse, tmp_path):
     for outcome in (passed, failed):
         assert outcome.data_docs_path.relative_to(docs).as_posix() in index
     assert len(list((docs / "validation_results").rglob("*.json"))) == 2
+
+
+def test_the_data_docs_index_lists_the_newest_validations_and_older_pages_stay(warehouse, tmp_path, monkeypatch):
+    """GX reads every result its index lists at every validation: the index is limited, so a check's
+    cost does not grow with the home's history, and the pages of older validations stay."""
+    monkeypatch.setattr(gx_common, "DATA_DOCS_INDEX_LIMIT", 2)
+    docs = tmp_path / "docs"
+    outcomes = [validate_table(warehouse, table, demo_suite(), docs_dir=docs) for table in ("marts.good", "marts.bad") * 2]
+    index = (docs / "index.html").read_text(encoding="utf-8")
+    assert [outcome.data_docs_path.relative_to(docs).as_posix() in index for outcome in outcomes] == [False, False, True, True]
+    assert all(outcome.data_docs_path.is_file() for outcome in outcomes)
+    assert len(list((docs / "validation_results").rglob("*.json"))) == 4
+
+
+def test_a_validation_stamped_before_the_indexed_ones_has_no_page_and_no_error(warehouse, tmp_path, monkeypatch):
+    """After the clock was set back, a validation is older than the newest ones the index holds:
+    GX writes no page for it, and its outcome says so (no page) instead of failing the check."""
+    monkeypatch.setattr(gx_common, "DATA_DOCS_INDEX_LIMIT", 1)
+    docs = tmp_path / "docs"
+
+    class Tomorrow(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return datetime.now(tz) + timedelta(days=1)
+
+    monkeypatch.setattr(gx_common, "datetime", Tomorrow)
+    ahead = validate_table(warehouse, "marts.good", demo_suite(), docs_dir=docs)
+    monkeypatch.undo()
+    monkeypatch.setattr(gx_common, "DATA_DOCS_INDEX_LIMIT", 1)
+    behind = validate_table(warehouse, "marts.bad", demo_suite(), docs_dir=docs)
+    assert ahead.data_docs_path.is_file() and behind.data_docs_path is None and not behind.success
+    assert ahead.data_docs_path.relative_to(docs).as_posix() in (docs / "index.html").read_text(encoding="utf-8")
+
+
+def test_data_docs_templates_are_compiled_once_per_process(warehouse, tmp_path, monkeypatch):
+    """GX makes a new Jinja environment for every page it renders; the shared cache of compiled
+    templates spares every validation after the first a compilation, with the same pages."""
+    docs = tmp_path / "docs"
+    first = validate_table(warehouse, "marts.good", demo_suite(), docs_dir=docs)
+    compiled = []
+    compile_template = jinja2.Environment.compile
+
+    def counted(self, *args, **kwargs):
+        compiled.append(args)
+        return compile_template(self, *args, **kwargs)
+
+    monkeypatch.setattr(jinja2.Environment, "compile", counted)
+    second = validate_table(warehouse, "marts.bad", demo_suite(), docs_dir=docs)
+    assert gx_common.COMPILED_TEMPLATES.code and compiled == []
+    for outcome in (first, second):
+        page = outcome.data_docs_path.read_text(encoding="utf-8")
+        assert "demo" in page and "amount" in page and outcome.target in page
 
 
 def test_suites_round_trip_through_our_json_files(tmp_path):
