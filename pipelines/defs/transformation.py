@@ -154,8 +154,7 @@ def describe_generic_test(test: Mapping[str, Any], table: str) -> str:
             return f"{column} is never NULL in {table}."
         case "not_null_columns":
             names = [f"`{name}`" for name in kwargs["columns"]]
-            listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
-            return f"{listed} {'is' if len(names) == 1 else 'are'} never NULL in {table}."
+            return f"{in_words(names)} {'is' if len(names) == 1 else 'are'} never NULL in {table}."
         case "unique":
             return f"No two rows of {table} have the same {column}."
         case "unique_combination":
@@ -167,12 +166,17 @@ def describe_generic_test(test: Mapping[str, Any], table: str) -> str:
             return f"Every {column} of {table} exists as `{kwargs['field']}` in {target}."
         case "values_within_bounds":
             ranges = [f"`{name}` {bounds_in_words(bound.get('min'), bound.get('max'))}" for name, bound in kwargs["bounds"].items()]
-            listed = ranges[0] if len(ranges) == 1 else f"{', '.join(ranges[:-1])} and {ranges[-1]}"
-            return f"In {table}, {listed}, where not NULL."
+            return f"In {table}, {in_words(ranges)}, where not NULL."
     return f"dbt test {test['name']} on {table}: it fails when its query returns rows."
 
 
+def in_words(items: list[str]) -> str:
+    """a; a and b; a, b and c."""
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+
+
 def bounds_in_words(low: float | None, high: float | None) -> str:
+    """A column's range as values_within_bounds gives it (either bound may be missing)."""
     if low is not None and high is not None:
         return f"is between {low} and {high}"
     return f"is at least {low}" if low is not None else f"is at most {high}"
