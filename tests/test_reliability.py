@@ -36,14 +36,18 @@ from tests.runs import (
 
 pytestmark = pytest.mark.slow
 
-# stage -> (the step whose start is watched for, seconds to wait after it before the kill)
+# stage -> (the step whose start is watched for, seconds to wait after it before the kill). A GX
+# check after the first of a run takes a few tenths of a second on the small demo (GX and its
+# Data Docs templates are loaded by then), so the kill comes right after such a check starts.
 KILL_POINTS = {
     "ingestion": ("raw__producer", 0.6),
-    "raw_checks": ("raw__regional_gx_raw_regional", 0.1),
+    "raw_checks": ("raw__regional_gx_raw_regional", 0.02),
     "dbt_build": ("warehouse_models", 8.0),
-    "mart_checks": ("marts__product_independence_gx_product_independence", 0.2),
+    "mart_checks": ("marts__product_independence_gx_product_independence", 0.02),
     "publication": ("published__release", 0.1),
 }
+# How often the run's event log is read for the watched step's start.
+POLL_SECONDS = 0.01
 
 
 def run_ids(home: Path) -> set[str]:
@@ -86,7 +90,7 @@ def run_and_kill(home: Path, step: str, delay: float) -> None:
     while step not in started_steps(home, earlier).get("STEP_START", set()):
         assert process.poll() is None, f"the run ended before {step} started"
         assert time.monotonic() < deadline, f"{step} never started"
-        time.sleep(0.05)
+        time.sleep(POLL_SECONDS)
     time.sleep(delay)
     os.killpg(process.pid, signal.SIGKILL)
     process.wait(timeout=60)
