@@ -242,10 +242,9 @@ def test_a_validation_stamped_before_the_indexed_ones_has_no_page_and_no_error(w
         def now(cls, tz=None):
             return datetime.now(tz) + timedelta(days=1)
 
-    monkeypatch.setattr(gx_common, "datetime", Tomorrow)
-    ahead = validate_table(warehouse, "marts.good", demo_suite(), docs_dir=docs)
-    monkeypatch.undo()
-    monkeypatch.setattr(gx_common, "DATA_DOCS_INDEX_LIMIT", 1)
+    with monkeypatch.context() as clock:
+        clock.setattr(gx_common, "datetime", Tomorrow)
+        ahead = validate_table(warehouse, "marts.good", demo_suite(), docs_dir=docs)
     behind = validate_table(warehouse, "marts.bad", demo_suite(), docs_dir=docs)
     assert ahead.data_docs_path.is_file() and behind.data_docs_path is None and not behind.success
     assert ahead.data_docs_path.relative_to(docs).as_posix() in (docs / "index.html").read_text(encoding="utf-8")
