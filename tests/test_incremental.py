@@ -77,9 +77,9 @@ def test_incremental_run_equals_full_refresh(tmp_path, monkeypatch):
     # the next build's test reads only the rows above the record: it fails on two such rows with
     # one key, and does not read the rows that passed before (a duplicate among them goes unseen,
     # which `dbt test` by hand, reading whole tables, finds)
-    table = "intermediate.int_cell_producer_quarters"
+    table = "intermediate.int_producer_quarter_outputs"
     passed = recorded_as_tested(warehouse)[table]
-    uniqueness = "int_cell_producer_quarters_one_row_per_level_code_project_code_period_inn"
+    uniqueness = "int_producer_quarter_outputs_one_row_per_period_inn_okpd2_region_code"
     with duckdb.connect(str(warehouse)) as con:
         con.execute(f"insert into {table} select * from {table} limit 1")
     assert dbt_outcome(warehouse, tmp_path, "build", "--select", uniqueness) == 0
@@ -89,7 +89,7 @@ def test_incremental_run_equals_full_refresh(tmp_path, monkeypatch):
             con.execute(f"insert into {table} select * replace ({passed + 1} as last_load_id) from {table} limit 1")
     assert dbt_outcome(warehouse, tmp_path, "build", "--select", uniqueness) != 0
     # one test holds the model's required columns, and fails on a NULL in any of them
-    required = "int_cell_producer_quarters_required_columns_not_null"
+    required = "int_producer_quarter_outputs_required_columns_not_null"
     assert dbt_outcome(warehouse, tmp_path, "build", "--select", required) == 0
     with duckdb.connect(str(warehouse)) as con:
         con.execute(f"insert into {table} select * replace ({passed + 1} as last_load_id, null as period) from {table} limit 1")

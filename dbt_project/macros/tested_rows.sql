@@ -4,8 +4,8 @@
 
     A build rewrites the quarters (years) whose inputs hold newer loads, and every row it keeps
     passed the tests of an earlier build; testing those again made an incremental quarter's tests
-    scan whole tables (the uniqueness of int_cell_producer_quarters' 25 million rows alone took
-    6 s). After a build that succeeded, the pipeline's dbt step records in audit.tested_rows the
+    scan whole tables (the uniqueness of int_cell_producer_quarters' 25 million rows, a table then,
+    took 6 s). After a build that succeeded, the pipeline's dbt step records in audit.tested_rows the
     newest last_load_id up to which each incremental table passed its tests, and the next build
     tests the rows above it (pipelines/transformation/builds.py says why those are exactly the
     rewritten ones); a table without a record is tested whole. Only `dbt build` (the pipeline's

@@ -2,8 +2,10 @@
 
 -- Producer figures per cell (product, area, or area in a region; see int_cell_producer_quarters)
 -- and quarter. Only cells with producer rows appear.
+-- The quarters and their stamps are int_producer_quarter_outputs', which int_cell_producer_quarters
+-- (a view) is computed from: asking the view for them would compute it whole.
 with periods_to_build as (
-    {{ periods_to_build([[ref('int_cell_producer_quarters'), 'last_load_id']], is_incremental()) }}
+    {{ periods_to_build([[ref('int_producer_quarter_outputs'), 'last_load_id']], is_incremental()) }}
 ),
 
 enterprises as (

@@ -1,15 +1,37 @@
 {{ config(**incremental_config('year')) }}
 
 -- Producer figures per cell (product, area, or area in a region; see int_cell_producer_quarters)
--- and year: an enterprise's quarters are summed first, so producer_count and
--- top_producer_output_value are taken on its yearly output. Only cells with producer rows appear.
+-- and year. The sums are the cell's quarters' (int_cell_producer_totals); producer_count and
+-- top_producer_output_value are taken on each enterprise's yearly output, its quarters summed
+-- first. Only cells with producer rows appear.
 -- Incremental by year: a run after one new quarter rebuilds only that quarter's year.
+-- The years and their stamps are int_producer_quarter_outputs', which int_cell_producer_quarters (a
+-- view) is computed from: asking the view for them would compute it whole.
 with years_to_build as (
-    {{ periods_to_build([[ref('int_cell_producer_quarters'), 'last_load_id']], is_incremental(), grain='year') }}
+    {{ periods_to_build([[ref('int_producer_quarter_outputs'), 'last_load_id']], is_incremental(), grain='year') }}
+),
+
+cell_quarters as (
+    select
+        totals.level,
+        totals.code,
+        totals.project_code,
+        totals.year,
+        years_to_build.last_load_id,
+        sum(totals.output_value) as output_value,
+        sum(totals.components_cost) as components_cost,
+        sum(totals.imported_components_cost) as imported_components_cost,
+        sum(totals.domestic_technology_output_value) as domestic_technology_output_value,
+        sum(totals.rnd_expenses) as rnd_expenses
+    from {{ ref('int_cell_producer_totals') }} as totals
+    inner join years_to_build
+        on totals.year = years_to_build.year
+    group by totals.level, totals.code, totals.project_code, totals.year, years_to_build.last_load_id
 ),
 
 -- The years are chosen by the inner join before the enterprises' quarters are summed: joined after
--- the sum, the yearly rebuild of one new quarter summed every year's 25 million rows first.
+-- the sum, the yearly rebuild of one new quarter summed every year's rows first. Only the output is
+-- summed per enterprise: the view then computes no other sum.
 enterprises as (
     select
         quarters.level,
@@ -17,36 +39,44 @@ enterprises as (
         quarters.project_code,
         quarters.year,
         quarters.inn,
-        years_to_build.last_load_id,
-        sum(quarters.output_value) as output_value,
-        sum(quarters.components_cost) as components_cost,
-        sum(quarters.imported_components_cost) as imported_components_cost,
-        sum(quarters.domestic_technology_output_value) as domestic_technology_output_value,
-        sum(quarters.rnd_expenses) as rnd_expenses
+        sum(quarters.output_value) as output_value
     from {{ ref('int_cell_producer_quarters') }} as quarters
     inner join years_to_build
         on quarters.year = years_to_build.year
-    group by quarters.level, quarters.code, quarters.project_code, quarters.year, quarters.inn, years_to_build.last_load_id
+    group by quarters.level, quarters.code, quarters.project_code, quarters.year, quarters.inn
+),
+
+producers as (
+    select
+        enterprises.level,
+        enterprises.code,
+        enterprises.project_code,
+        enterprises.year,
+        -- metrics.md: distinct inn with output_value > 0
+        count(case when enterprises.output_value > 0 then enterprises.inn end) as producer_count,
+        max(enterprises.output_value) as top_producer_output_value
+    from enterprises
+    group by enterprises.level, enterprises.code, enterprises.project_code, enterprises.year
 )
 
 select
-    enterprises.level,
-    enterprises.code,
-    enterprises.project_code,
-    enterprises.year,
-    cast(sum(enterprises.output_value) as decimal(18, 3)) as output_value,
-    cast(sum(enterprises.components_cost) as decimal(18, 3)) as components_cost,
-    cast(sum(enterprises.imported_components_cost) as decimal(18, 3)) as imported_components_cost,
-    cast(sum(enterprises.domestic_technology_output_value) as decimal(18, 3)) as domestic_technology_output_value,
-    cast(sum(enterprises.rnd_expenses) as decimal(18, 3)) as rnd_expenses,
-    -- metrics.md: distinct inn with output_value > 0
-    cast(count(case when enterprises.output_value > 0 then enterprises.inn end) as integer) as producer_count,
-    cast(max(enterprises.output_value) as decimal(18, 3)) as top_producer_output_value,
-    enterprises.last_load_id
-from enterprises
-group by
-    enterprises.level,
-    enterprises.code,
-    enterprises.project_code,
-    enterprises.year,
-    enterprises.last_load_id
+    cell_quarters.level,
+    cell_quarters.code,
+    cell_quarters.project_code,
+    cell_quarters.year,
+    cast(cell_quarters.output_value as decimal(18, 3)) as output_value,
+    cast(cell_quarters.components_cost as decimal(18, 3)) as components_cost,
+    cast(cell_quarters.imported_components_cost as decimal(18, 3)) as imported_components_cost,
+    cast(cell_quarters.domestic_technology_output_value as decimal(18, 3)) as domestic_technology_output_value,
+    cast(cell_quarters.rnd_expenses as decimal(18, 3)) as rnd_expenses,
+    cast(producers.producer_count as integer) as producer_count,
+    cast(producers.top_producer_output_value as decimal(18, 3)) as top_producer_output_value,
+    cell_quarters.last_load_id
+from cell_quarters
+-- a cell's code or area may be missing (a product outside the reference list): such cells match too
+inner join producers
+    on
+        cell_quarters.level = producers.level
+        and cell_quarters.code is not distinct from producers.code
+        and cell_quarters.project_code is not distinct from producers.project_code
+        and cell_quarters.year = producers.year
