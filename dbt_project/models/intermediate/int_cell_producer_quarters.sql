@@ -1,4 +1,4 @@
-{{ config(materialized='view') }}
+{{ config(materialized='table' if target.type == 'spark' else 'view') }}
 
 -- Each enterprise's quarterly figures in every cell that reports on it: its product (level
 -- 'product', code okpd2), the product's priority area (level 'area', code project_code) and the
@@ -11,6 +11,8 @@
 -- up in seconds for the quarters (years) they rebuild; their join on the quarter reaches the scan
 -- of int_producer_quarter_outputs. One group by per level: a single one over the three levels'
 -- rows (a cross join with them) was twice as slow, or ran out of memory under the pipeline's limit.
+-- On Spark a table, as the staging models are: the DuckDB warehouse reads a Spark build's models
+-- through their Parquet files, which a view does not have.
 with outputs as (
     select *
     from {{ ref('int_producer_quarter_outputs') }}
