@@ -184,3 +184,17 @@ def test_cast_first_number_parsing_equals_the_regular_expressions():
     expected = cells.to_frame().select(parse_number(pl.col("cell"))).to_series()
     assert parsed_numbers(cells).to_list() == expected.to_list()
     assert expected.null_count() > 1 and expected.is_infinite().sum() == 2  # the list tests both ways
+
+
+def test_an_accepted_value_is_read_in_any_case_and_either_language(warehouse):
+    """technology_origin is parsed once per distinct spelling (validation.parsed_once_per_text):
+    every spelling of a row maps to its canonical value, in whatever case, and an unknown one is
+    quarantined, whichever rows share the spelling."""
+    spellings = {"Отечественная": "domestic", "ЛИЦЕНЗИОННАЯ": "licensed", "Foreign": "foreign", "domestic": "domestic"}
+    rows = [row("producer", technology_origin=spelling, inn=inn) for spelling, inn in zip(
+        [*spellings, "Отечественная", "своя"], ["7707083893", "7736050003", "7702070139", "7728168971", "7710140679", "7830002293"])]
+    deliver(warehouse.home, "producer", "origins.csv", csv_bytes(rows))
+    warehouse.ingest("producer")
+    assert warehouse.rows("select technology_origin from raw.producer order by _row_number") == [
+        (value,) for value in [*spellings.values(), "domestic"]]
+    assert warehouse.rows("select row_number, reasons from audit.quarantine") == [(7, ["technology_origin.not_an_accepted_value"])]

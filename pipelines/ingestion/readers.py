@@ -357,9 +357,10 @@ def finish(
         while original in original_names.values():  # repeated header cells stay distinguishable
             original += "'"
         original_names[renames[column]] = original
-    # inputs.md: an empty cell is missing, and a cell of spaces only is empty.
+    # inputs.md: an empty cell is missing, and a cell of spaces only is empty. (replace rather than
+    # when(stripped != "").then(stripped), which strips every cell twice.)
     stripped = pl.exclude(ROW_NUMBER, FIELD_COUNT).str.strip_chars()
-    data = data.rename(renames).with_columns(pl.when(stripped != "").then(stripped))
+    data = data.rename(renames).with_columns(stripped.replace("", None))
     blank = pl.all_horizontal(pl.exclude(ROW_NUMBER, FIELD_COUNT).is_null())
     blank_rows = data.filter(blank).height
     data = data.filter(~blank)

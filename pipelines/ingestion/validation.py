@@ -108,7 +108,8 @@ def parse_code(column: str, cell: pl.Expr) -> pl.Expr:
 
 def parsed_once_per_text(cells: pl.Series, parse: Callable[[pl.Expr], pl.Expr]) -> pl.Expr:
     """parse(cells) computed for each distinct text once and spread back over the rows: a file
-    names a few quarters in up to millions of rows, and parsing a quarter takes four regexes."""
+    names a few quarters, or spells an accepted value a few ways, in up to millions of rows, and
+    parsing a quarter takes four regexes (lower-casing Cyrillic text costs as much as a regex)."""
     distinct = cells.unique().drop_nulls()
     parsed = applied(parse, distinct)
     return pl.col(cells.name).replace_strict(distinct, parsed, default=None, return_dtype=parsed.dtype)
@@ -133,7 +134,10 @@ def typed_value(kind: ReportKind, column: str, cells: pl.Series) -> pl.Expr:
         case ColumnType.DATE:
             return parse_date(cell)
         case ColumnType.ENUM:
-            return cell.str.to_lowercase().replace_strict(spec.choices, default=None, return_dtype=pl.String)
+            choices = spec.choices
+            return parsed_once_per_text(
+                cells, lambda cell: cell.str.to_lowercase().replace_strict(choices, default=None, return_dtype=pl.String)
+            )
         case _:
             return parse_code(column, cell)
 
