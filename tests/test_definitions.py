@@ -222,3 +222,27 @@ def test_the_run_summary_names_a_failing_dbt_check_by_its_model_and_tests():
     gx = dg.AssetCheckEvaluation(asset_key=dg.AssetKey(["marts", "product_independence"]),
                                  check_name="gx_product_independence", passed=False)
     assert check_label(gx) == "gx_product_independence"
+
+
+def test_the_dbt_resource_skips_only_what_the_dbt_step_does_not_use(home):
+    """DbtCoreCli (pipelines/defs/transformation.py) replaces two private methods of dagster-dbt's
+    DbtCliResource: they must still exist under these names (else the replacements are silently
+    unused after an upgrade), the version it states must be that of the dbt-core the dbt
+    executable runs (this environment's: `dbt --version` itself would ask PyPI for the latest), and
+    no adapter is opened in the step's process."""
+    import functools
+    import sys
+
+    import dbt.version
+    from dagster_dbt import DbtCliResource
+
+    from pipelines.defs.transformation import DbtCoreCli
+    from pipelines.transformation.dbt_command import DBT_EXECUTABLE, write_profile
+
+    assert callable(DbtCliResource._initialize_dbt_core_adapter)
+    assert isinstance(vars(DbtCliResource)["_cli_version"], functools.cached_property)
+    assert Path(DBT_EXECUTABLE) == Path(sys.executable).with_name("dbt")
+    profiles = str(write_profile(Settings.from_env()))
+    resource = DbtCoreCli(project_dir=dbt_project(), profiles_dir=profiles, dbt_executable=DBT_EXECUTABLE)  # type: ignore[arg-type]
+    assert str(resource._cli_version) == dbt.version.__version__
+    assert resource._initialize_dbt_core_adapter(["build"]) is None

@@ -2,8 +2,10 @@
 the computed layer's tables, which the same step computes between two parts of the dbt build."""
 
 import contextlib
+import functools
+import importlib.metadata
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +15,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliInvocation, DbtCliResource, DbtProject, dbt_assets
 from dagster_dbt.asset_utils import get_asset_check_key_for_test
 from dagster_dbt.dbt_manifest import validate_manifest
+from packaging import version
 
 from pipelines.defs.executor import ONE_AT_A_TIME
 from pipelines.defs.jobs import DBT_LOG_TAG
@@ -196,6 +199,24 @@ def echoed_to(log: TextIO, events: Iterator[T]) -> Iterator[T]:
         yield event
 
 
+class DbtCoreCli(DbtCliResource):
+    """dagster-dbt's dbt resource without two costs of every dbt command that this project has no
+    use for. dagster-dbt asks the dbt executable for its version (a `dbt --version` process, 1.4 s
+    of every run) to tell dbt Core from the Fusion engine: the executable is dbt-core's, installed
+    with this package, whose version the package metadata gives. And before each command it loads
+    the project's macros and opens a dbt adapter in the step's own process (1.6 s a command, two
+    commands a run) for fetch_row_counts and fetch_column_metadata, which the dbt step does not
+    call. Both are private methods of dagster-dbt (pinned in requirements.lock);
+    tests/test_definitions.py fails if they are renamed or the versions disagree."""
+
+    @functools.cached_property
+    def _cli_version(self) -> version.Version:
+        return version.parse(importlib.metadata.version("dbt-core"))
+
+    def _initialize_dbt_core_adapter(self, args: Sequence[str]) -> Any:
+        return None  # DbtCliInvocation's adapter: None, as with the Fusion engine
+
+
 def dbt_resource(settings: Settings) -> dg.ResourceDefinition:
     """dbt on this home's warehouse. Made when a run starts, not when the definitions load: its
     profile is then written from the settings (dbt_command.py), so loading the definitions writes
@@ -203,7 +224,9 @@ def dbt_resource(settings: Settings) -> dg.ResourceDefinition:
 
     @dg.resource(description="dbt-core with this home's profile (written from the settings at each run).")
     def dbt(_) -> DbtCliResource:
-        return DbtCliResource(project_dir=dbt_project(), profiles_dir=str(write_profile(settings)), dbt_executable=DBT_EXECUTABLE)
+        # DbtCliResource's own __init__ takes the DbtProject; mypy knows only the field's type (str)
+        return DbtCoreCli(project_dir=dbt_project(), profiles_dir=str(write_profile(settings)),  # type: ignore[arg-type]
+                          dbt_executable=DBT_EXECUTABLE)
 
     return dbt
 

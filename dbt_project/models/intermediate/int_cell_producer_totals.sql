@@ -11,6 +11,7 @@ with periods_to_build as (
 enterprises as (
     select *
     from {{ ref('int_cell_producer_quarters') }}
+    {{ only_periods_to_build('period', [[ref('int_producer_quarter_outputs'), 'last_load_id']], is_incremental()) }}
 )
 
 select

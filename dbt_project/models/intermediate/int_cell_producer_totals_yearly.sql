@@ -43,6 +43,7 @@ enterprises as (
     from {{ ref('int_cell_producer_quarters') }} as quarters
     inner join years_to_build
         on quarters.year = years_to_build.year
+    {{ only_periods_to_build('quarters.year', [[ref('int_producer_quarter_outputs'), 'last_load_id']], is_incremental(), grain='year') }}
     group by quarters.level, quarters.code, quarters.project_code, quarters.year, quarters.inn
 ),
 
