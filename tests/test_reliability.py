@@ -162,6 +162,25 @@ def test_a_second_delivery_killed_in_its_build_is_never_published_mixed(demo_inb
     assert release_extracts(home) == release_extracts(uninterrupted)
 
 
+def test_publish_refuses_an_unfinished_build_before_any_check(uninterrupted, tmp_path):
+    """Wherever a run was killed in its build, `publish` gives the unfinished build as the reason,
+    not a check that the half-built marts happen to fail, and starts no run; `run` finishes it."""
+    home = copy_home(uninterrupted, tmp_path)
+    with duckdb.connect(str(home / "warehouse.duckdb")) as con:
+        con.execute("update audit.builds set outcome = 'started' where build_id = (select max(build_id) from audit.builds)")
+    runs_before = run_ids(home)
+
+    published = sovereignty(home, "publish")
+
+    assert published.returncode == 1
+    assert "NOT PUBLISHED: the marts are not built from everything ingested" in published.stderr
+    assert "run `sovereignty run` to finish the build" in published.stderr
+    assert run_ids(home) == runs_before
+    assert release_extracts(home) == release_extracts(uninterrupted)
+    rerun = sovereignty(home, "run")
+    assert rerun.returncode == 0 and "finishing it" in rerun.stdout, rerun.stdout + rerun.stderr
+
+
 # --- the way back after other failures ----------------------------------------------------
 
 

@@ -408,12 +408,21 @@ def report_up_to_date(settings: Settings) -> int:
 
 
 def command_publish(settings: Settings) -> int:
-    """Check the warehouse as it is and publish it, with no ingestion and no dbt build."""
+    """Check the warehouse as it is and publish it, with no ingestion and no dbt build.
+
+    Marts that are not one finished build of everything ingested (a run killed in its build) are
+    refused before any check runs: a check of half-built marts may fail first, and its failure
+    would then be the reason given instead of the unfinished build, which `sovereignty run` ends."""
     check_home(settings)
     if not settings.warehouse.exists():
         print(f"No warehouse at {settings.warehouse}: run `sovereignty run` first.", file=sys.stderr)
         return EXIT_FAILED
     with writer_lock(settings.warehouse):
+        with open_warehouse(settings, read_only=True) as con:
+            unfinished = unfinished_work(con, settings.published)
+        if unfinished is not None and unfinished.needs_build:
+            print_blocked(f"{unfinished.why}; run `sovereignty run` to finish the build", None)
+            return EXIT_FAILED
         result, log_path = execute_logged(settings, PUBLISH_JOB)
     return report_run(settings, result, log_path)
 
