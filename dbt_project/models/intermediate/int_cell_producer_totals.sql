@@ -4,14 +4,15 @@
 -- and quarter. Only cells with producer rows appear.
 -- The quarters and their stamps are int_producer_quarter_outputs', which int_cell_producer_quarters
 -- (a view) is computed from: asking the view for them would compute it whole.
+{%- set stamped_inputs = [[ref('int_producer_quarter_outputs'), 'last_load_id']] %}
 with periods_to_build as (
-    {{ periods_to_build([[ref('int_producer_quarter_outputs'), 'last_load_id']], is_incremental()) }}
+    {{ periods_to_build(stamped_inputs, is_incremental()) }}
 ),
 
 enterprises as (
     select *
     from {{ ref('int_cell_producer_quarters') }}
-    {{ only_periods_to_build('period', [[ref('int_producer_quarter_outputs'), 'last_load_id']], is_incremental()) }}
+    {{ only_periods_to_build('period', stamped_inputs, is_incremental()) }}
 )
 
 select

@@ -7,8 +7,9 @@
 -- Incremental by year: a run after one new quarter rebuilds only that quarter's year.
 -- The years and their stamps are int_producer_quarter_outputs', which int_cell_producer_quarters (a
 -- view) is computed from: asking the view for them would compute it whole.
+{%- set stamped_inputs = [[ref('int_producer_quarter_outputs'), 'last_load_id']] %}
 with years_to_build as (
-    {{ periods_to_build([[ref('int_producer_quarter_outputs'), 'last_load_id']], is_incremental(), grain='year') }}
+    {{ periods_to_build(stamped_inputs, is_incremental(), grain='year') }}
 ),
 
 cell_quarters as (
@@ -43,7 +44,7 @@ enterprises as (
     from {{ ref('int_cell_producer_quarters') }} as quarters
     inner join years_to_build
         on quarters.year = years_to_build.year
-    {{ only_periods_to_build('quarters.year', [[ref('int_producer_quarter_outputs'), 'last_load_id']], is_incremental(), grain='year') }}
+    {{ only_periods_to_build('quarters.year', stamped_inputs, is_incremental(), grain='year') }}
     group by quarters.level, quarters.code, quarters.project_code, quarters.year, quarters.inn
 ),
 
