@@ -114,12 +114,14 @@ AUDIT_DDL = (
   table_name varchar primary key,  -- schema.name of an incremental model's table
   through_load_id bigint not null  -- its rows with last_load_id up to this passed the tests of a build
 )""",
-    # the openings the latest release's disclosure control solved, for the next (publication/openings.py)
-    """create table if not exists audit.disclosure_openings (
+    # the optimisations the latest release's disclosure control solved, for the next (publication/solutions.py)
+    """create table if not exists audit.disclosure_solutions (
   problem varchar primary key,     -- the digest of the optimisation's inputs and code
-  cells integer,                   -- the cells of the area's year; NULL when no pattern exists
+  cells integer,                   -- the cells of the problem's table; NULL when no pattern exists
   hidden blob                      -- which of them are hidden (numpy packbits); NULL when no pattern exists
 )""",
+    # its predecessor, which kept only the index level's openings: a cache, so dropped, not moved
+    "drop table if exists audit.disclosure_openings",
 )
 
 

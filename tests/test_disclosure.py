@@ -29,8 +29,8 @@ from pipelines.publication.audit import audit_release
 from pipelines.publication.disclosure import DisclosurePolicy, complement_suppression, suppress, whole_unit_suppression
 from pipelines.publication.extracts import CELL_FIGURES, build_extracts
 from pipelines.publication.linked_table import LinkedTable
-from pipelines.publication.openings import SolvedOpenings, problem_key, remember_openings, remembered_openings
 from pipelines.publication.protection import NO_PATTERN, ProtectionResult
+from pipelines.publication.solutions import SolvedProblems, problem_key, remember_solutions, remembered_solutions
 from pipelines.warehouse import create_schemas
 from tests.conftest import TODAY
 
@@ -1053,11 +1053,11 @@ def test_the_index_level_hides_one_more_area_to_keep_the_all_index_published(mar
 
 
 @pytest.mark.parametrize("marts", [national_scenario("comparable")], indirect=True)
-def test_a_release_reuses_the_openings_solved_before_for_the_same_problems_only(marts, monkeypatch):
-    """The index level's openings (CCC's, above) are answered once: a second release of the same
-    marts runs the optimiser only for the cell-level pattern and takes the openings from what the
-    first solved (and kept in the warehouse), with the same result; another protection level is
-    another problem, solved afresh."""
+def test_a_release_reuses_the_problems_solved_before_for_the_same_problems_only(marts, monkeypatch):
+    """The cell-level pattern and the index level's openings (CCC's, above) are answered once: a
+    second release of the same marts runs no optimiser and takes every answer from what the first
+    solved (and kept in the warehouse), with the same result; another protection level is another
+    problem, solved afresh."""
     solves = []
 
     def counted(*args, **kwargs):
@@ -1066,29 +1066,30 @@ def test_a_release_reuses_the_openings_solved_before_for_the_same_problems_only(
 
     optimal_suppression = disclosure.optimal_suppression
     monkeypatch.setattr(disclosure, "optimal_suppression", counted)
-    first_solved = SolvedOpenings()
+    first_solved = SolvedProblems()
     first = suppress(marts, DisclosurePolicy(), first_solved)
     openings = [moves for moves in solves if moves]
-    assert openings and any(hidden is not None and hidden.any() for hidden in first_solved.used.values())
-    assert len(first_solved.used) == len(openings)
+    assert openings and solves.count(None) == 1  # one cell-level part: the year's areas meet in ALL
+    assert any(hidden is not None and hidden.any() for hidden in first_solved.used.values())
+    assert len(first_solved.used) == len(solves)
 
     store = duckdb.connect()
     create_schemas(store)
-    remember_openings(store, first_solved)
-    kept = remembered_openings(store)
+    remember_solutions(store, first_solved)
+    kept = remembered_solutions(store)
     assert kept.known.keys() == first_solved.used.keys()
     for key, hidden in first_solved.used.items():
         assert (kept.known[key] is None) if hidden is None else np.array_equal(kept.known[key], hidden)
 
     solves.clear()
     second = suppress(marts, DisclosurePolicy(), kept)
-    assert solves == [None]  # the cell-level pattern only
+    assert solves == []
     for name in ("product_quarters", "product_years", "area_quarters", "area_years", "years", "regional_cells"):
         assert getattr(second, name).equals(getattr(first, name)), name
 
     solves.clear()
     suppress(marts, DisclosurePolicy(protection=0.12), kept)
-    assert any(solves[1:])  # solved again: other levels, other problems
+    assert solves.count(None) == 1 and any(solves)  # solved again: other levels, other problems
 
 
 def test_a_problem_key_changes_with_any_input():
@@ -1109,13 +1110,15 @@ def test_a_problem_key_changes_with_any_input():
 def test_only_settled_answers_are_kept():
     """A pattern and the proof that none exists are answers; a solve that ran out of time is not,
     and is tried again."""
-    solved = SolvedOpenings()
+    solved = SolvedProblems()
     pattern = np.array([True, False, True])
-    assert solved.answer("found", lambda: ProtectionResult(pattern, None, 0.1)) is pattern
-    assert solved.answer("none", lambda: ProtectionResult(None, NO_PATTERN, 0.1)) is None
-    assert solved.answer("late", lambda: ProtectionResult(None, "time limit of 1 s reached", 1.0)) is None
+    assert solved.answer("found", lambda: ProtectionResult(pattern, None, 0.1)).hidden is pattern
+    assert solved.answer("none", lambda: ProtectionResult(None, NO_PATTERN, 0.1)).hidden is None
+    assert solved.answer("late", lambda: ProtectionResult(None, "time limit of 1 s reached", 1.0)).hidden is None
     assert solved.known.keys() == solved.used.keys() == {"found", "none"}
-    assert solved.answer("found", lambda: pytest.fail("solved again")) is pattern
+    again = solved.answer("found", lambda: pytest.fail("solved again"))
+    assert again.hidden is pattern and again.reason is None and again.seconds == 0
+    assert solved.answer("none", lambda: pytest.fail("solved again")).reason == NO_PATTERN
 
 
 @pytest.mark.parametrize("marts", [national_scenario("not_assessed")], indirect=True)

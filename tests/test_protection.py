@@ -13,9 +13,11 @@ import pytest
 from pipelines.publication.publish import audit_failures
 from pipelines.command_line.cli import main, print_blocked
 from pipelines.publication.audit import attacker_intervals
-from pipelines.publication.disclosure import DisclosurePolicy, suppress
+from pipelines.publication import disclosure
+from pipelines.publication.disclosure import DisclosurePolicy, cell_pattern, suppress
 from pipelines.publication.linked_table import LEADERSHIP, LinkedTable
-from pipelines.publication.protection import optimal_suppression
+from pipelines.publication.protection import COST_WEIGHTS, optimal_suppression
+from pipelines.publication.solutions import SolvedProblems
 from tests.test_disclosure import PRIMARY, write_marts
 
 POLICY = DisclosurePolicy()  # p = 10 %, secondary cells 0.1 %
@@ -206,6 +208,44 @@ def test_every_pattern_chosen_on_random_tables_passes_the_audit(seed):
     audit = attacker_intervals(table, result.hidden, POLICY)
     assert audit.passed, audit.failures
     assert sum(i.primary for i in audit.intervals) == table.cells["primary"].sum()
+
+
+def side_by_side(*tables: LinkedTable) -> LinkedTable:
+    """The tables as one, with nothing linking them: the cells and relations of the i-th named t<i>."""
+    prefixed = [(table.cells.with_columns(cell=pl.lit(f"t{i} ") + pl.col("cell")),
+                 table.relations.with_columns(relation=pl.lit(f"t{i} ") + pl.col("relation"), cell=pl.lit(f"t{i} ") + pl.col("cell")))
+                for i, table in enumerate(tables)]
+    return LinkedTable(pl.concat(cells for cells, _ in prefixed).sort("cell"),
+                       pl.concat(relations for _, relations in prefixed).sort("relation", "cell"))
+
+
+def test_the_pattern_is_chosen_part_by_part_and_a_part_solved_before_is_not_solved_again(monkeypatch):
+    """Tables that no relation links (a year each, in a release) are solved one by one: the
+    pattern is the cheapest of the whole table (its cost the same as solving the table at once)
+    and protects it; a second release whose second part changed solves that part only."""
+    solves = []
+
+    def counted(table, *args, **kwargs):
+        solves.append(set(table.cells["cell"]))
+        return optimal_suppression(table, *args, **kwargs)
+
+    monkeypatch.setattr(disclosure, "optimal_suppression", counted)
+    first, second = random_table(1), random_table(2)
+    table = side_by_side(first, second)
+    solved = SolvedProblems()
+    pattern = cell_pattern(table, POLICY, solved)
+    assert pattern.reason is None and len(solves) == 2 and len(solved.used) == 2
+    assert {cell.split()[0] for cell in solves[0]} == {"t0"} and {cell.split()[0] for cell in solves[1]} == {"t1"}
+    assert attacker_intervals(table, pattern.hidden, POLICY).passed
+    at_once = optimal_suppression(table, POLICY.protection, POLICY.secondary_protection, 60).hidden
+    lost = (table.cells["kind"].replace_strict(COST_WEIGHTS, return_dtype=pl.Float64) * table.cells["basis"]).to_numpy()
+    assert lost[pattern.hidden].sum() == pytest.approx(lost[at_once].sum(), rel=1e-9)
+
+    solves.clear()
+    changed = random_table(2).cells.with_columns(primary=pl.col("cell").is_in(["q00", "q11", "q22"]))
+    again = cell_pattern(side_by_side(first, LinkedTable(changed, second.relations)), POLICY, solved)
+    assert again.reason is None and len(solves) == 1 and {cell.split()[0] for cell in solves[0]} == {"t1"}
+    assert np.array_equal(again.hidden[:first.cells.height], pattern.hidden[:first.cells.height])
 
 
 @pytest.mark.parametrize("variable, value", [("SOVEREIGNTY_DISCLOSURE_PROTECTION", "1.5"), ("SOVEREIGNTY_DISCLOSURE_TIME_LIMIT", "soon")])

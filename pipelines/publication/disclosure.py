@@ -11,6 +11,8 @@ tables and audit.py checks it. The design, and why it is sound: docs/disclosure.
 
 from __future__ import annotations
 
+import functools
+import time
 from dataclasses import dataclass, replace
 from itertools import combinations
 
@@ -28,8 +30,8 @@ from pipelines.publication.index_table import (
     product_bands,
 )
 from pipelines.publication.linked_table import CELL_SOURCES, LEADERSHIP, NATIONAL, LinkedTable, build_linked_table, cell_id
-from pipelines.publication.openings import SolvedOpenings, problem_key
-from pipelines.publication.protection import cell_costs, optimal_suppression
+from pipelines.publication.protection import ProtectionResult, cell_costs, optimal_suppression
+from pipelines.publication.solutions import SolvedProblems, problem_key
 from pipelines.settings import (
     DEFAULT_DOMINANCE_SHARE,
     DEFAULT_MIN_PRODUCERS,
@@ -121,15 +123,16 @@ class Suppression:
     solver_seconds: float = 0.0
 
 
-def suppress(con: duckdb.DuckDBPyConnection, policy: DisclosurePolicy, solved: SolvedOpenings | None = None) -> Suppression:
+def suppress(con: duckdb.DuckDBPyConnection, policy: DisclosurePolicy, solved: SolvedProblems | None = None) -> Suppression:
     """Primary suppression, then secondary suppression by optimisation; when the solver finds no
     protecting pattern within its time limit, the whole-unit method (docs/disclosure.md).
-    solved: the openings earlier releases solved (openings.py), which this one adds to."""
+    solved: the problems earlier releases solved (solutions.py), which this one adds to."""
+    solved = SolvedProblems() if solved is None else solved
     table = build_linked_table(con, policy.output_confidential())
-    result = optimal_suppression(table, policy.protection, policy.secondary_protection, policy.solver_time_limit)
+    result = cell_pattern(table, policy, solved)
     if result.hidden is None:
         return replace(whole_unit_suppression(con, policy), fallback_reason=result.reason, solver_seconds=result.seconds)
-    cells, national_hidden = protect_national_index(con, table, result.hidden, policy, SolvedOpenings() if solved is None else solved)
+    cells, national_hidden = protect_national_index(con, table, result.hidden, policy, solved)
     hidden = table.cells.select("cell", "kind", suppressed=pl.Series(cells))
     statuses = {kind: _cell_statuses(con, kind, hidden) for kind in CELL_SOURCES}
     slacks = hidden.filter(kind=LEADERSHIP).select("cell", leadership_suppressed="suppressed")
@@ -159,8 +162,32 @@ def suppress(con: duckdb.DuckDBPyConnection, policy: DisclosurePolicy, solved: S
     ))
 
 
+def cell_pattern(table: LinkedTable, policy: DisclosurePolicy, solved: SolvedProblems) -> ProtectionResult:
+    """The cheapest protecting pattern of the table's cells, chosen part by part
+    (LinkedTable.linked_parts). No relation links two parts, so the cheapest pattern of each is the
+    cheapest of the table; and a part whose problem an earlier release solved (every year but
+    the newest, after a quarter's reports) is answered from solved. The costs and the suppressor's
+    bound on upward moves are each part's own (protection.cell_costs), so that a part's answer
+    does not depend on the rest of the table. The time limit is the whole table's: no pattern
+    unless every part has one."""
+    started = time.monotonic()
+    hidden = np.zeros(table.cells.height, dtype=bool)
+    for cells in table.linked_parts():
+        in_part = np.zeros(table.cells.height, dtype=bool)
+        in_part[cells] = True
+        part = table.subtable(in_part)
+        remaining = policy.solver_time_limit - (time.monotonic() - started)
+        key = problem_key(part, numbers=(policy.protection, policy.secondary_protection))
+        found = solved.answer(key, functools.partial(
+            optimal_suppression, part, policy.protection, policy.secondary_protection, remaining))
+        if found.hidden is None:
+            return ProtectionResult(None, found.reason, time.monotonic() - started)
+        hidden[cells] = found.hidden
+    return ProtectionResult(hidden, None, time.monotonic() - started)
+
+
 def protect_national_index(
-    con: duckdb.DuckDBPyConnection, table: LinkedTable, hidden: np.ndarray, policy: DisclosurePolicy, solved: SolvedOpenings
+    con: duckdb.DuckDBPyConnection, table: LinkedTable, hidden: np.ndarray, policy: DisclosurePolicy, solved: SolvedProblems
 ) -> tuple[np.ndarray, list[int]]:
     """Secondary suppression at the index level (docs/disclosure.md, "The ALL index"). A year's ALL
     index is published when, with it, every hidden area index keeps an interval and every hidden
@@ -183,7 +210,7 @@ def protect_national_index(
 
 
 def national_pattern(table: LinkedTable, hidden: np.ndarray, rows: pl.DataFrame, bands: pl.DataFrame, blocks: np.ndarray,
-                     costs: np.ndarray, policy: DisclosurePolicy, solved: SolvedOpenings) -> np.ndarray | None:
+                     costs: np.ndarray, policy: DisclosurePolicy, solved: SolvedProblems) -> np.ndarray | None:
     """The hidden cells that let a year's ALL index be published (rows: its areas, with their
     statuses), or None. Under the ALL index a hidden index can only move as far as the other hidden
     ones absorb, so more area indexes are hidden to absorb more, each opened (open_index) so that
@@ -222,7 +249,7 @@ def national_pattern(table: LinkedTable, hidden: np.ndarray, rows: pl.DataFrame,
 
 
 def open_index(table: LinkedTable, hidden: np.ndarray, area: dict, block: np.ndarray, move: float,
-               policy: DisclosurePolicy, solved: SolvedOpenings) -> np.ndarray | None:
+               policy: DisclosurePolicy, solved: SolvedProblems) -> np.ndarray | None:
     """The hidden cells with the area's leadership share hidden and the cheapest cells of its year
     (block: index_table.area_year_blocks) that let the share move as far as moves the index by
     `move` of its value, each way (the cell-level optimiser, its consumption kept published, so
@@ -244,7 +271,7 @@ def open_index(table: LinkedTable, hidden: np.ndarray, area: dict, block: np.nda
     found = solved.answer(key, lambda: optimal_suppression(
         part, policy.protection, policy.secondary_protection, policy.solver_time_limit,
         hidden_already=hidden[block], may_hide=may_hide, moves={slack: level},
-    ))
+    )).hidden
     if found is None:
         return None
     opened = hidden.copy()

@@ -99,17 +99,19 @@ def is_published(column: str) -> bool:
 
 
 @cache
-def documented_columns(node: str) -> dict[str, Column]:
-    """The columns of a dbt node ('model.sovereignty.product_independence') as its YAML describes them."""
+def documented_columns() -> dict[str, dict[str, Column]]:
+    """The columns of each dbt node ('model.sovereignty.product_independence') as its YAML describes
+    them, read from dbt's manifest once for every extract (the manifest is some 2 MB of JSON)."""
     with open(dbt_project().manifest_path, encoding="utf-8") as handle:
-        columns = json.load(handle)["nodes"][node]["columns"]
-    return {name: Column(c["description"].strip(), c["config"]["meta"].get("unit")) for name, c in columns.items()}
+        nodes = json.load(handle)["nodes"]
+    return {node: {name: Column(c["description"].strip(), c["config"]["meta"].get("unit")) for name, c in props["columns"].items()}
+            for node, props in nodes.items()}
 
 
 def describe(frame: pl.DataFrame, node: str) -> dict[str, Column]:
     """The description and unit of each column of a published frame: a flag's from its figure's
     name, every other from the dbt node the frame is published from."""
-    documented = documented_columns(node)
+    documented = documented_columns()[node]
     columns = {}
     for name in frame.columns:
         figure = name.removesuffix("_flag")

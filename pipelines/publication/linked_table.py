@@ -92,7 +92,18 @@ class LinkedTable:
     def hidden_groups(self, hidden: np.ndarray) -> list[np.ndarray]:
         """The hidden cells in groups linked by relations (two hidden cells of one relation are
         linked): an attacker's LP for a cell involves only its group. In a fixed order."""
-        cells = np.flatnonzero(hidden)
+        return self._linked_groups(np.flatnonzero(hidden))
+
+    def linked_parts(self) -> list[np.ndarray]:
+        """Every cell, in parts that no relation links (positions, in a fixed order): the area-years
+        of a year's ALL index, which the national total links, are one part, and every other
+        area-year is one of its own. Secondary suppression chooses each part's pattern on its own
+        (disclosure.cell_pattern)."""
+        return self._linked_groups(np.arange(self.cells.height))
+
+    def _linked_groups(self, cells: np.ndarray) -> list[np.ndarray]:
+        """The given cells in groups linked by the relations between them (directly or through
+        others of them)."""
         if len(cells) == 0:
             return []
         incidence = abs(self.matrix()[:, cells]).astype(bool).astype(np.int32)

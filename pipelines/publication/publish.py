@@ -27,9 +27,9 @@ from pipelines.publication.attempts import (
 from pipelines.publication.audit import AuditResult, audit_release
 from pipelines.publication.disclosure import DisclosurePolicy, Suppression, suppress
 from pipelines.publication.extracts import build_catalogues, build_extracts
-from pipelines.publication.openings import remember_openings, remembered_openings
 from pipelines.publication.release import parquet_bytes, publish_release
 from pipelines.publication.report import render_report
+from pipelines.publication.solutions import remember_solutions, remembered_solutions
 from pipelines.settings import REPO_ROOT, Settings
 from pipelines.warehouse import ingested_state, utc_now
 
@@ -136,9 +136,9 @@ def publish(con: duckdb.DuckDBPyConnection, settings: Settings, run_id: str, blo
     except InconsistentMarts as why:
         record_attempt(con, run_id, None, "blocked", None, f"{why}: run `sovereignty run` to finish the build")
         raise
-    solved = remembered_openings(con)
+    solved = remembered_solutions(con)
     suppression = suppress(con, policy, solved)
-    remember_openings(con, solved)
+    remember_solutions(con, solved)
     extracts = build_extracts(con, policy, suppression)
     audit = audit_release(con, policy, {name: extract.frame for name, extract in extracts.items()})
     if not audit.passed:
