@@ -21,7 +21,7 @@ import pytest
 import sqlalchemy as sa
 
 from pipelines.quality import gx_common, gx_duckdb
-from pipelines.quality.gx_duckdb import load_suite, suite_from_dict, validate_table
+from pipelines.quality.gx_duckdb import TableSuite, load_suite, suite_from_dict, validate_table
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ROWS = 1000
@@ -217,6 +217,36 @@ def test_data_docs_are_written_for_every_validation(warehouse, tmp_path):
     for outcome in (passed, failed):
         assert outcome.data_docs_path.relative_to(docs).as_posix() in index
     assert len(list((docs / "validation_results").rglob("*.json"))) == 2
+
+
+def test_a_stages_suites_share_one_context_and_their_data_docs_are_built_once(warehouse, tmp_path, monkeypatch):
+    """validate_tables, as a check step runs a stage's suites: the outcomes in the order asked,
+    each with its own page (two suites on one table share its batch), and GX's index built once
+    for all of them rather than after each validation."""
+    docs = tmp_path / "docs"
+    built = []
+    build_data_docs = gx.data_context.AbstractDataContext.build_data_docs
+
+    def counted(self, *args, **kwargs):
+        built.append(kwargs.get("resource_identifiers"))
+        return build_data_docs(self, *args, **kwargs)
+
+    monkeypatch.setattr(gx.data_context.AbstractDataContext, "build_data_docs", counted)
+    single = demo_suite()
+    rows_only = gx.ExpectationSuite(name="rows", expectations=[gxe.ExpectTableRowCountToBeBetween(min_value=1)])
+    outcomes = gx_duckdb.validate_tables(warehouse, [
+        TableSuite("marts.good", single), TableSuite("marts.bad", single), TableSuite("marts.good", rows_only),
+        TableSuite("marts.bad", rows_only, row_filter="id < 10"),
+    ], docs_dir=docs)
+    assert [(o.suite, o.target, o.success) for o in outcomes] == [
+        ("demo", "marts.good", True), ("demo", "marts.bad", False), ("rows", "marts.good", True),
+        ("rows", "marts.bad where id < 10", True)]
+    assert sorted({f.expectation for f in outcomes[1].failed}) == sorted(FAILING)
+    assert len(built) == 1 and len(built[0]) == 4  # one build, for the four results
+    index = (docs / "index.html").read_text(encoding="utf-8")
+    pages = [outcome.data_docs_path for outcome in outcomes]
+    assert len(set(pages)) == 4 and all(page.is_file() and page.relative_to(docs).as_posix() in index for page in pages)
+    assert all(outcome.seconds > 0 for outcome in outcomes)
 
 
 def test_the_data_docs_index_lists_the_newest_validations_and_older_pages_stay(warehouse, tmp_path, monkeypatch):

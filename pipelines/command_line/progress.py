@@ -73,7 +73,10 @@ class RunDisplay:
             evaluation = event.asset_check_evaluation_data
             if stage_of(step) != "dbt build":  # dbt's hundreds of tests are counted in the summary
                 status = "passed" if evaluation.passed else "FAILED"
-                self.line(f"{stage_of(step)}: {evaluation.check_name} {status} ({self.elapsed(step)})")
+                # a stage's suites share a step: each reports its own seconds
+                seconds = evaluation.metadata.get("seconds")
+                took = f"{seconds.value:.1f}s" if seconds is not None else self.elapsed(step)
+                self.line(f"{stage_of(step)}: {evaluation.check_name} {status} ({took})")
         elif kind == dg.DagsterEventType.STEP_SUCCESS and step == DBT_STEP:
             self.stop_bar()
             self.line(f"dbt build: done ({self.elapsed(step)})")

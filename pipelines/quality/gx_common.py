@@ -3,8 +3,9 @@
 The engine adapters (gx_duckdb.py: inside DuckDB; gx_spark.py: over a Spark DataFrame read from
 the table's folder) only make the batch GX reads; everything else is here and shared: the version
 guard, suites read from our JSON files (`load_suite`), the throwaway GX context with its Data Docs
-site, the checkpoint run and the conversion of GX's result into a `ValidationOutcome` (the same
-fields, failures and observed values on both engines, recorded the same way by suites.py).
+site, the checkpoint run, the Data Docs of a step's validations (built once for all of them) and
+the conversion of GX's result into a `ValidationOutcome` (the same fields, failures and observed
+values on both engines, recorded the same way by suites.py).
 
 Not thread-safe: GX keeps a process-wide "current context".
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,13 +36,14 @@ if not gx.__version__.startswith(GX_SERIES + "."):
         "then update GX_SERIES."
     )
 
-from great_expectations.checkpoint import UpdateDataDocsAction, ValidationAction  # noqa: E402
+from great_expectations.core.expectation_validation_result import ExpectationSuiteValidationResult  # noqa: E402
 from great_expectations.core.run_identifier import RunIdentifier  # noqa: E402
 from great_expectations.data_context.types.base import (  # noqa: E402
     DataContextConfig,
     InMemoryStoreBackendDefaults,
     ProgressBarsConfig,
 )
+from great_expectations.data_context.types.resource_identifiers import ValidationResultIdentifier  # noqa: E402
 from great_expectations.render.view.view import DefaultJinjaView  # noqa: E402
 from jinja2 import BytecodeCache, Environment  # noqa: E402  (GX's Data Docs views render through Jinja)
 from jinja2.bccache import Bucket  # noqa: E402
@@ -75,6 +78,7 @@ class ValidationOutcome:
     evaluated: int  # expectations evaluated
     failed: list[Failure] = field(default_factory=list)
     data_docs_path: Path | None = None  # this validation's HTML page, when docs were asked for
+    seconds: float = 0.0  # the validation's own time
     raw: dict = field(default_factory=dict)  # GX's full result, JSON-serialisable
 
     def summary(self) -> str:
@@ -196,54 +200,84 @@ def ephemeral_context(docs_dir: Path | None):
     return gx.get_context(mode="ephemeral", project_config=config)
 
 
-def run_validation(context, batch_definition, suite, target, docs_dir, result_format, batch_parameters) -> ValidationOutcome:
-    # A copy: a suite object belongs to the context it was added to, and callers reuse theirs.
-    suite = context.suites.add(suite_from_dict(suite.to_json_dict()))
+@dataclass(frozen=True)
+class Validated:
+    """One suite's GX result, before its Data Docs page exists."""
+
+    target: str
+    result_id: ValidationResultIdentifier
+    result: ExpectationSuiteValidationResult
+    seconds: float  # the validation's own time (the Data Docs of the batch are built after)
+
+
+def run_validation(context, batch_definition, suite, target, result_format, batch_parameters) -> Validated:
+    """Validate one batch in the context; its result is stored in the context's results store (on
+    disk when docs are asked for), its page is built with the others' (`outcomes`)."""
+    started = time.monotonic()
+    suite = _suite_in(context, suite)
     definition = context.validation_definitions.add(
         gx.ValidationDefinition(name=f"{suite.name} on {target}", data=batch_definition, suite=suite)
     )
-    actions: list[ValidationAction] = [UpdateDataDocsAction(name="data docs", site_names=[DOCS_SITE])] if docs_dir else []
     checkpoint = context.checkpoints.add(
-        gx.Checkpoint(
-            name=f"check {suite.name} on {target}",
-            validation_definitions=[definition],
-            actions=actions,
-            result_format=result_format,
-        )
+        gx.Checkpoint(name=f"check {suite.name} on {target}", validation_definitions=[definition], result_format=result_format)
     )
     run_id = RunIdentifier(run_name=asset_name(target), run_time=datetime.now(UTC))
     checkpoint_result = checkpoint.run(batch_parameters=batch_parameters, run_id=run_id)
     ((result_id, result),) = checkpoint_result.run_results.items()
+    return Validated(target, result_id, result, time.monotonic() - started)
 
-    docs_path = None
-    if docs_dir is not None:
-        (site,) = context.get_docs_sites_urls(resource_identifier=result_id, site_name=DOCS_SITE)
-        page = Path(unquote(urlparse(site["site_url"]).path))
-        # GX writes the page of a validation among the newest DATA_DOCS_INDEX_LIMIT only: one
-        # stamped older than those (a clock set back) has its result but no page.
-        docs_path = page if page.is_file() else None
-        # GX rewrote the index and wrote this validation's page, both loading from CDNs
-        for written in (Path(docs_dir).resolve() / "index.html", docs_path):
-            if written is not None:
-                make_offline(Path(docs_dir).resolve(), written)
 
-    failed = [
-        Failure(
-            r.expectation_config.type,
-            _asked(r.expectation_config.kwargs),
-            _observed(r),
-            r.expectation_config.description,
-        )
-        for r in result.results
-        if not r.success
-    ]
+def _suite_in(context, suite: gx.ExpectationSuite) -> gx.ExpectationSuite:
+    """The context's copy of the suite: a suite object belongs to the context it was added to, and
+    callers reuse theirs; a suite validated on a second table in the same context is added once."""
+    wanted = suite_from_dict(suite.to_json_dict())
+    if any(known.name == suite.name for known in context.suites.all()):
+        known = context.suites.get(suite.name)
+        if suite_from_dict(known.to_json_dict()).to_json_dict() != wanted.to_json_dict():
+            raise ValueError(f"two different suites are named {suite.name!r}")
+        return known
+    return context.suites.add(wanted)
+
+
+def outcomes(context, validated: list[Validated], docs_dir: Path | None) -> list[ValidationOutcome]:
+    """The outcomes of the context's validations, with their Data Docs pages when docs are asked for.
+
+    The pages and the index are built once for all of them: GX's UpdateDataDocsAction rebuilds the
+    index (reading each stored result it lists) after every single validation, which made Data
+    Docs most of a small suite's cost (docs/performance.md)."""
+    pages: list[Path | None] = [None] * len(validated)
+    if docs_dir is not None and validated:
+        site = Path(docs_dir).resolve()
+        context.build_data_docs(site_names=[DOCS_SITE], resource_identifiers=[v.result_id for v in validated])
+        make_offline(site, site / "index.html")  # GX rewrote the index, loading from CDNs
+        for position, done in enumerate(validated):
+            (url,) = context.get_docs_sites_urls(resource_identifier=done.result_id, site_name=DOCS_SITE)
+            page = Path(unquote(urlparse(url["site_url"]).path))
+            # GX writes the page of a validation among the newest DATA_DOCS_INDEX_LIMIT only: one
+            # stamped older than those (a clock set back) has its result but no page.
+            if page.is_file():
+                make_offline(site, page)
+                pages[position] = page
+    return [_outcome(done, page) for done, page in zip(validated, pages, strict=True)]
+
+
+def _outcome(done: Validated, page: Path | None) -> ValidationOutcome:
+    result = done.result
+    failed = []
+    for expectation in result.results:
+        config = expectation.expectation_config
+        if config is None:  # GX puts each expectation's configuration in its result
+            raise ValueError(f"{result.suite_name}: GX returned a result without its expectation")
+        if not expectation.success:
+            failed.append(Failure(config.type, _asked(config.kwargs), _observed(expectation), config.description))
     return ValidationOutcome(
-        suite=suite.name,
-        target=target,
+        suite=result.suite_name,
+        target=done.target,
         success=bool(result.success),
         evaluated=int(result.statistics["evaluated_expectations"]),
         failed=failed,
-        data_docs_path=docs_path,
+        data_docs_path=page,
+        seconds=done.seconds,
         raw=json.loads(json.dumps(result.to_json_dict(), default=str)),
     )
 

@@ -16,26 +16,28 @@ GX's verdicts on DuckDB trustworthy. GX 1.24 as shipped cannot validate DuckDB a
    GX has no regex expression for the duckdb dialect. We add one (`regexp_matches`, which
    searches anywhere in the string like GX's pandas implementation).
 
-Each validation runs in its own ephemeral GX context, with suites kept as plain JSON under
-expectations/ (`load_suite`; the context, the run and the outcome are gx_common.py's, shared with
-the Spark engine's gx_spark.py), and every SQLAlchemy engine GX opened on the warehouse is
-disposed before returning, so dbt or a writer process can take DuckDB's file lock right after.
+A step's suites run in one ephemeral GX context over one connection (`validate_tables`), with
+suites kept as plain JSON under expectations/ (`load_suite`; the context, the run and the outcome
+are gx_common.py's, shared with the Spark engine's gx_spark.py), and every SQLAlchemy engine GX
+opened on the warehouse is disposed before returning, so dbt or a writer process can take
+DuckDB's file lock right after.
 
-Large tables are validated inside DuckDB (`validate_table`, given the file or a connection
-this process holds): GX sends aggregate queries and fetches at most a few example values per
-expectation. Not thread-safe: GX keeps a process-wide "current context".
+Large tables are validated inside DuckDB (given the file or a connection this process holds):
+GX sends aggregate queries and fetches at most a few example values per expectation. Not
+thread-safe: GX keeps a process-wide "current context".
 
-`validate_table` needs the SQLAlchemy driver duckdb-engine.
+`validate_tables` needs the SQLAlchemy driver duckdb-engine.
 """
 
 from __future__ import annotations
 
 import importlib
 import importlib.util
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
+from typing import NamedTuple
 
 import duckdb
 
@@ -49,6 +51,7 @@ from pipelines.quality.gx_common import (
     asset_name,
     ephemeral_context,
     load_suite,
+    outcomes,
     run_validation,
     suite_from_dict,
 )
@@ -57,13 +60,14 @@ from pipelines.quality.gx_common import (
 # GX's internals only after the version guard, on purpose.
 import great_expectations as gx
 import sqlalchemy as sa
+from great_expectations.core.batch_definition import BatchDefinition
 from great_expectations.datasource.fluent.sql_datasource import SQLDatasource
 from great_expectations.execution_engine import SqlAlchemyExecutionEngine
 from great_expectations.expectations.metrics import util as _gx_metric_util
 
 # The shared part, imported from here by existing callers (the Dagster checks, the benchmark).
-__all__ = ["DEFAULT_RESULT_FORMAT", "DOCS_SITE", "GX_SERIES", "Failure", "ValidationOutcome", "load_suite",
-           "suite_from_dict", "validate_table"]
+__all__ = ["DEFAULT_RESULT_FORMAT", "DOCS_SITE", "GX_SERIES", "Failure", "TableSuite", "ValidationOutcome", "load_suite",
+           "suite_from_dict", "validate_table", "validate_tables"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -157,28 +161,33 @@ def _install_regex_fix() -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def validate_table(
+class TableSuite(NamedTuple):
+    """A suite to validate on a table: "name" or "schema.name", and the rows checked (row_filter, an
+    SQL boolean expression, e.g. "period >= '2025Q1'"; pasted into the query as is, so it must
+    come from our code, never from user input; None: all)."""
+
+    table: str
+    suite: gx.ExpectationSuite
+    row_filter: str | None = None
+
+
+def validate_tables(
     warehouse: Path | duckdb.DuckDBPyConnection,
-    table: str,
-    suite: gx.ExpectationSuite,
+    checks: Sequence[TableSuite],
     *,
     docs_dir: Path | None = None,
-    row_filter: str | None = None,
     read_only: bool = True,
     duckdb_config: dict | None = None,
     result_format: str | dict = DEFAULT_RESULT_FORMAT,
-) -> ValidationOutcome:
-    """Validate a warehouse table or view inside DuckDB; its rows are not loaded into Python.
+) -> list[ValidationOutcome]:
+    """Validate suites on warehouse tables or views inside DuckDB, in one GX context over one
+    connection; their rows are not loaded into Python. The outcomes come in the order asked.
 
     warehouse: the DuckDB file, or a connection this process already holds to it. DuckDB
     refuses a second open of a file in the process that has it open with other settings, so a
     caller holding a connection (a writer, say) passes that; GX then works on cursors of it,
     which see committed data only, and closes them (not the connection) when done.
-
-    table: "name" or "schema.name". row_filter: an SQL boolean expression restricting the rows
-    checked (e.g. "period >= '2025Q1'"); it is pasted into the query as is, so it must come
-    from our code, never from user input. `UnexpectedRowsExpectation` queries name the rows
-    checked {batch}.
+    `UnexpectedRowsExpectation` queries name the rows checked {batch}.
 
     For a file only: read_only opens it read-only, so a check can never write (another process
     writing the file blocks that). duckdb_config goes to duckdb.connect, e.g.
@@ -186,7 +195,7 @@ def validate_table(
     which DuckDB spills to disk beyond that limit.
     """
     if importlib.util.find_spec("duckdb_engine") is None:
-        raise ImportError("validate_table needs the SQLAlchemy driver duckdb-engine.")
+        raise ImportError("validate_tables needs the SQLAlchemy driver duckdb-engine.")
     _install_regex_fix()
     if isinstance(warehouse, duckdb.DuckDBPyConnection):
         from duckdb_engine import ConnectionWrapper
@@ -201,24 +210,33 @@ def validate_table(
         url = f"duckdb:///{path}"
         engine_kwargs = {"connect_args": {"read_only": read_only, "config": dict(duckdb_config or {})}}
 
-    query = f"select * from {_quote_table(table)}"
-    target = table
-    if row_filter:
-        query += f" where {row_filter}"
-        target = f"{table} where {row_filter}"
-
     datasource = _DuckDBDatasource(name="warehouse", connection_string=url, kwargs=engine_kwargs)
     context = ephemeral_context(docs_dir)
     try:
         context.data_sources.add_sql(datasource=datasource)
-        # A query asset rather than a table asset: it takes "schema.name" without GX's
-        # deprecated schema_name argument, and it carries the row filter. DuckDB streams the
-        # unlimited `select *` GX runs on it to learn the column names, so that costs nothing.
-        asset = datasource.add_query_asset(name=asset_name(table), query=query)
-        batch_definition = asset.add_batch_definition_whole_table("all rows")
-        return run_validation(context, batch_definition, suite, target, docs_dir, result_format, {})
+        batches: dict[str, BatchDefinition] = {}  # one per query: suites on the same rows share it
+        validated = []
+        for table, suite, row_filter in checks:
+            query = f"select * from {_quote_table(table)}" + (f" where {row_filter}" if row_filter else "")
+            target = f"{table} where {row_filter}" if row_filter else table
+            if query not in batches:
+                # A query asset rather than a table asset: it takes "schema.name" without GX's
+                # deprecated schema_name argument, and it carries the row filter. DuckDB streams
+                # the unlimited `select *` GX runs on it to learn the column names: that costs nothing.
+                # (named after the rows it holds: Data Docs name each page after its asset)
+                asset = datasource.add_query_asset(name=asset_name(target), query=query)
+                batches[query] = asset.add_batch_definition_whole_table("all rows")
+            validated.append(run_validation(context, batches[query], suite, target, result_format, {}))
+        return outcomes(context, validated, docs_dir)
     finally:
         _dispose_engines(datasource)
+
+
+def validate_table(warehouse: Path | duckdb.DuckDBPyConnection, table: str, suite: gx.ExpectationSuite, *,
+                   row_filter: str | None = None, **options) -> ValidationOutcome:
+    """One suite on one table (validate_tables, whose options it takes)."""
+    (outcome,) = validate_tables(warehouse, [TableSuite(table, suite, row_filter)], **options)
+    return outcome
 
 
 def _dispose_engines(datasource: SQLDatasource) -> None:

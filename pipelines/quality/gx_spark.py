@@ -33,9 +33,11 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 import great_expectations as gx
+from great_expectations.core.batch_definition import BatchDefinition
 
 from pipelines.ingestion.raw_layer import RAW_FOLDER
 from pipelines.quality.gx_common import (
@@ -44,6 +46,7 @@ from pipelines.quality.gx_common import (
     ValidationOutcome,
     asset_name,
     ephemeral_context,
+    outcomes,
     run_validation,
 )
 from pipelines.settings import Settings
@@ -53,34 +56,48 @@ from pipelines.transformation import spark
 RELATION = re.compile(r"\b([a-z_][a-z0-9_]*)\.([a-z_][a-z0-9_]*)\b")
 
 
-def validate_table(
+def validate_tables(
     settings: Settings,
-    table: str,
-    suite: gx.ExpectationSuite,
+    checks: Sequence[tuple[str, gx.ExpectationSuite]],
     *,
     committed_loads: set[int] | None = None,
     docs_dir: Path | None = None,
     result_format: str | dict = DEFAULT_RESULT_FORMAT,
-) -> ValidationOutcome:
-    """Validate a table built on Spark ("schema.name") in a Spark session of this process
-    (`spark.reading_session`, started at the first call).
+) -> list[ValidationOutcome]:
+    """Validate suites on tables built on Spark (("schema.name", suite) each) in a Spark session of
+    this process (`spark.reading_session`, started at the first call), in one GX context; the
+    outcomes come in the order asked.
 
     committed_loads: the loads whose raw files count (raw_layer.committed_loads, read from the
     DuckDB warehouse); required for a raw table. A table whose folder is missing does not raise:
-    every expectation fails with the error, as on DuckDB, so nothing passes by accident.
+    every expectation of its suite fails with the error, as on DuckDB, so nothing passes by accident.
     """
     session = spark.reading_session(settings)
-    try:
-        frame = _frame(session, settings, table, suite, committed_loads)
-    except FileNotFoundError as missing:
-        return _unreadable(suite, table, str(missing))
     context = ephemeral_context(docs_dir)
     # persist=False: GX would cache each batch in Spark's memory and never release it; a suite
     # has a few expectations, each one scan of the folder.
     datasource = context.data_sources.add_spark(name="warehouse", persist=False)
-    asset = datasource.add_dataframe_asset(name=asset_name(table))
-    batch_definition = asset.add_batch_definition_whole_dataframe("all rows")
-    return run_validation(context, batch_definition, suite, table, docs_dir, result_format, {"dataframe": frame})
+    unreadable: dict[int, ValidationOutcome] = {}
+    batches: dict[str, BatchDefinition] = {}  # one per table: suites on the same table share it
+    validated = []
+    for position, (table, suite) in enumerate(checks):
+        try:
+            frame = _frame(session, settings, table, suite, committed_loads)
+        except FileNotFoundError as missing:
+            unreadable[position] = _unreadable(suite, table, str(missing))
+            continue
+        if table not in batches:
+            asset = datasource.add_dataframe_asset(name=asset_name(table))  # Data Docs name the page after it
+            batches[table] = asset.add_batch_definition_whole_dataframe("all rows")
+        validated.append(run_validation(context, batches[table], suite, table, result_format, {"dataframe": frame}))
+    read = iter(outcomes(context, validated, docs_dir))
+    return [unreadable[position] if position in unreadable else next(read) for position in range(len(checks))]
+
+
+def validate_table(settings: Settings, table: str, suite: gx.ExpectationSuite, **options) -> ValidationOutcome:
+    """One suite on one table (validate_tables, whose options it takes)."""
+    (outcome,) = validate_tables(settings, [(table, suite)], **options)
+    return outcome
 
 
 def _frame(session, settings: Settings, table: str, suite: gx.ExpectationSuite, committed_loads: set[int] | None):

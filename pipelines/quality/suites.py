@@ -56,8 +56,7 @@ def failures_as_json(outcome: ValidationOutcome) -> list[dict]:
     return [{"expectation": f.expectation, "kwargs": f.kwargs, "observed": f.observed} for f in outcome.failed]
 
 
-def record_validation(con: duckdb.DuckDBPyConnection, run_id: str, outcome: ValidationOutcome, blocking: bool,
-                      seconds: float) -> None:
+def record_validation(con: duckdb.DuckDBPyConnection, run_id: str, outcome: ValidationOutcome, blocking: bool) -> None:
     """Keep the result (audit.quality_results); a blocking failure also records the withheld release."""
     now = utc_now()
     failed = json.dumps(failures_as_json(outcome), ensure_ascii=False, default=str)
@@ -66,7 +65,7 @@ def record_validation(con: duckdb.DuckDBPyConnection, run_id: str, outcome: Vali
         "insert into audit.quality_results (run_id, suite, target, blocking, success, evaluated, failed, data_docs, "
         "seconds, validated_at, build_id, ingested_state) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [run_id, outcome.suite, outcome.target, blocking, outcome.success, outcome.evaluated, failed,
-         str(outcome.data_docs_path) if outcome.data_docs_path else None, seconds, now, build[0] if build else None,
+         str(outcome.data_docs_path) if outcome.data_docs_path else None, outcome.seconds, now, build[0] if build else None,
          ingested_state(con)],
     )
     if blocking and not outcome.success:
