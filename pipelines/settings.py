@@ -132,6 +132,12 @@ class Settings:
         return self.home / "dagster"
 
     @property
+    def dbt_target(self) -> Path:
+        """dbt's target folder for the pipeline's builds: one per home (not dagster-dbt's folder
+        per run), so dbt's partial parse state is kept and a run re-parses only what changed."""
+        return self.home / "dbt" / "target"
+
+    @property
     def published(self) -> Path:
         return self.home / "published"
 

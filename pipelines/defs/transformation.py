@@ -12,8 +12,15 @@ from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DbtCliInvocation, DbtCliResource, DbtProject, dbt_assets
-from dagster_dbt.asset_utils import get_asset_check_key_for_test
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+from dagster_dbt.asset_utils import (
+    DAGSTER_DBT_EXCLUDE_METADATA_KEY,
+    DAGSTER_DBT_SELECT_METADATA_KEY,
+    DAGSTER_DBT_SELECTOR_METADATA_KEY,
+    get_asset_check_key_for_test,
+    get_subset_selection_for_context,
+)
+from dagster_dbt.core.dbt_cli_event import DbtCoreCliEventMessage
 from dagster_dbt.dbt_manifest import validate_manifest
 from packaging import version
 
@@ -32,6 +39,7 @@ from pipelines.transformation.builds import (
 from pipelines.transformation.computed import COMPUTED_SOURCE, COMPUTED_TABLES, ComputedTable, compute_table
 from pipelines.transformation.computed_duckdb import duckdb_reader, show_computed_file
 from pipelines.transformation.dbt_command import DBT_EXECUTABLE, dbt_vars, write_profile
+from pipelines.transformation.dbt_in_process import dbt_runner
 from pipelines.transformation.dbt_project import dbt_project
 from pipelines.warehouse import writing
 
@@ -200,7 +208,8 @@ def echoed_to(log: TextIO, events: Iterator[T]) -> Iterator[T]:
 
 
 class DbtCoreCli(DbtCliResource):
-    """dagster-dbt's dbt resource without two costs of every dbt command that this project has no
+    """dagster-dbt's dbt resource, which starts dbt as a process of its own (the Spark engine's
+    way: dbt_command_events), without two costs of every dbt command that this project has no
     use for. dagster-dbt asks the dbt executable for its version (a `dbt --version` process, 1.4 s
     of every run) to tell dbt Core from the Fusion engine: the executable is dbt-core's, installed
     with this package, whose version the package metadata gives. And before each command it loads
@@ -215,6 +224,38 @@ class DbtCoreCli(DbtCliResource):
 
     def _initialize_dbt_core_adapter(self, args: Sequence[str]) -> Any:
         return None  # DbtCliInvocation's adapter: None, as with the Fusion engine
+
+
+def dbt_command_events(settings: Settings, dbt: DbtCliResource, args: list[str], log: TextIO, target_path: Path,
+                       manifest: Mapping[str, Any], translator: DagsterDbtTranslator,
+                       selection_of: dg.AssetExecutionContext | None = None) -> Iterator[dict[str, Any]]:
+    """`dbt ARGS` on this home's warehouse: its events as dicts of dbt's JSON log, as dbt fires
+    them, and its messages written to log. With selection_of, the run's selection of dbt assets is
+    added, as dagster-dbt makes it (all of the project, or the subset launched).
+
+    On DuckDB dbt runs in this process (dbt_in_process): no dbt start-up, and the project is
+    parsed once a process. On Spark it runs in a dbt process of its own, through dagster-dbt:
+    dbt-spark's session would otherwise start a JVM inside this process and keep it there."""
+    variables = dbt_vars(settings)
+    if settings.engine == "spark":
+        invocation = dbt.cli([*args, *variables], context=selection_of, manifest=manifest,
+                             dagster_dbt_translator=translator, target_path=target_path)
+        for event in echoed_to(log, invocation.stream_raw_events()):
+            yield event.raw_event
+        return
+    selection = run_selection(selection_of, manifest, translator) if selection_of is not None else []
+    yield from dbt_runner(settings).stream([*args, *selection], log)
+
+
+def run_selection(context: dg.AssetExecutionContext, manifest: Mapping[str, Any], translator: DagsterDbtTranslator) -> list[str]:
+    """dbt's selection arguments for the dbt assets and checks of a run, made by dagster-dbt's own
+    function, as its dbt.cli(context=...) adds them to a dbt process's command line."""
+    selection, indirect_selection = get_subset_selection_for_context(
+        context=context, manifest=manifest, select=context.op.tags.get(DAGSTER_DBT_SELECT_METADATA_KEY),
+        exclude=context.op.tags.get(DAGSTER_DBT_EXCLUDE_METADATA_KEY),
+        selector=context.op.tags.get(DAGSTER_DBT_SELECTOR_METADATA_KEY), dagster_dbt_translator=translator,
+        current_dbt_indirect_selection_env=None)  # dbt itself reads DBT_INDIRECT_SELECTION, if set
+    return [*selection, *(["--indirect-selection", indirect_selection] if indirect_selection else [])]
 
 
 def dbt_resource(settings: Settings) -> dg.ResourceDefinition:
@@ -365,42 +406,42 @@ def dbt_warehouse_assets(settings: Settings) -> dg.AssetsDefinition:
             for dropped in drop_retired_tables(con):
                 context.log.info(f"{dropped}: no longer built by this version; dropped")
         plan = build_plan(manifest, translator, project, context.selected_asset_keys, context.selected_asset_check_keys)
-        # Unit tests check the SQL, not the data: the test suite runs them, production runs skip
-        # them. One target folder per home (not dagster-dbt's folder per run) keeps dbt's partial
-        # parse state, so a run after the first re-parses only what changed.
+        # Unit tests check the SQL, not the data: the test suite runs them, production runs skip them.
         build = ["build", "--exclude-resource-type", "unit_test"]
-        target_path = settings.home / "dbt" / "target"
-        # dagster-dbt echoes every dbt line to sys.stdout; here they go to the run's dbt log (the
-        # one `sovereignty run` names, or one per run) and the step's events to Dagster.
+        target_path = settings.dbt_target
+        # dbt's lines go to the run's dbt log (the one `sovereignty run` names, or one per run),
+        # not to the terminal; the step's events go to Dagster.
         log_path = Path(context.run.tags.get(DBT_LOG_TAG) or settings.home / "logs" / f"dbt-{context.run.run_id}.log")
         log_path.parent.mkdir(parents=True, exist_ok=True)
         outcomes: list[dict] = []  # dbt's test results, reported per model once dbt ends
 
-        def dbt_events(invocation: DbtCliInvocation, log: TextIO) -> Iterator:
-            for event in echoed_to(log, invocation.stream_raw_events()):
-                if event.is_result_event and event.raw_event["info"]["name"] == "LogTestResult":
-                    outcomes.append(event.raw_event["data"])
-                else:
-                    yield from event.to_default_asset_events(
-                        manifest=manifest, dagster_dbt_translator=translator, context=context,
-                        target_path=invocation.target_path, project=project)
+        def dagster_events(raw_events: Iterator[dict[str, Any]]) -> Iterator:
+            for raw_event in raw_events:
+                if raw_event["info"]["name"] == "LogTestResult":
+                    outcomes.append(raw_event["data"])
+                    continue
+                event = DbtCoreCliEventMessage(raw_event=raw_event, event_history_metadata={})
+                yield from event.to_default_asset_events(
+                    manifest=manifest, dagster_dbt_translator=translator, context=context,
+                    target_path=target_path, project=project)
 
         try:
             with open(log_path, "a", buffering=1) as log:
                 try:
                     if plan.first_phase:
-                        # dagster-dbt adds the run's selection (all of the project, or the subset
-                        # launched); the computed layer's downstream is left to phase 2.
-                        yield from dbt_events(dbt.cli([*build, *dbt_vars(settings), "--exclude", COMPUTED_DOWNSTREAM], context=context,
-                                                      target_path=target_path), log)
+                        # The run's selection (all of the project, or the subset launched), as
+                        # dagster-dbt makes it; the computed layer's downstream is left to phase 2.
+                        yield from dagster_events(dbt_command_events(
+                            settings, dbt, [*build, "--exclude", COMPUTED_DOWNSTREAM], log, target_path,
+                            manifest, translator, selection_of=context))
                     for table in plan.computed:
                         yield compute_in_warehouse(settings, table, context.run.run_id)
                     if plan.second_phase:
-                        # Without the context, dagster-dbt adds no selection of its own: exactly these.
-                        # (its vars again: on Spark they now declare the computed tables' files)
-                        yield from dbt_events(dbt.cli([*build, *dbt_vars(settings), "--select", " ".join(plan.second_phase),
-                                                       "--indirect-selection", "empty"], manifest=manifest,
-                                                      dagster_dbt_translator=translator, target_path=target_path), log)
+                        # Exactly these nodes (on Spark, its vars again: they now declare the
+                        # computed tables' files).
+                        yield from dagster_events(dbt_command_events(
+                            settings, dbt, [*build, "--select", " ".join(plan.second_phase), "--indirect-selection", "empty"],
+                            log, target_path, manifest, translator))
                 except Exception:  # a failing test stopped the build: its check says which
                     yield from model_check_results(outcomes, translator.data_tests(manifest, project),
                                                    context.selected_asset_check_keys)
