@@ -16,9 +16,10 @@ import yaml
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 DBT_PROFILE = "sovereignty"  # the profile dbt_project.yml names; written per home (dbt_command.py)
-# DuckDB's limit in each process. A run has two at once (the run and dbt's subprocess) plus
-# Python's own memory: 3 GB keeps the whole run under the 4 GiB budget of a 2-core machine
-# (benchmarks/README.md measures it); DuckDB spills to disk beyond it.
+# DuckDB's limit for each opening of the warehouse. A run's steps and dbt (inside the run's
+# process) open it one after another; with Python's own memory, 3 GB keeps the whole run under
+# the 4 GiB budget of a 2-core machine (benchmarks/README.md measures it); DuckDB spills to disk
+# beyond it.
 DEFAULT_DUCKDB_MEMORY = "3GB"
 # How long a step waits for a reader (an analyst's DuckDB session, `sovereignty sql`) to close the
 # warehouse before it gives up: long enough for a query, short enough that a forgotten notebook

@@ -42,10 +42,11 @@ class InProcessDbt:
     _manifest: Any = field(default=None, init=False, repr=False)
 
     def places(self) -> list[str]:
-        """Where dbt finds the project and profile and writes its artifacts and its own log (the
-        target folder, as dagster-dbt sets for a dbt process)."""
+        """Where dbt finds the project and profile and writes its artifacts and its own debug log,
+        dbt.log (the target folder, as dagster-dbt sets for a dbt process); dbt's console is off."""
         return ["--project-dir", str(self.project_dir), "--profiles-dir", str(self.profiles_dir),
-                "--target-path", str(self.target_path), "--log-path", str(self.target_path), *self.vars_args]
+                "--target-path", str(self.target_path), "--log-path", str(self.target_path),
+                "--log-level", "none", "--log-level-file", "debug", *self.vars_args]
 
     def manifest(self) -> Any:
         """dbt's parsed project (a dbt Manifest), parsed at the first call (partially, from the
@@ -53,7 +54,7 @@ class InProcessDbt:
         if self._manifest is None:
             from dbt.cli.main import dbtRunner
 
-            parsed = dbtRunner().invoke(["parse", "--log-level", "none", *self.places()])
+            parsed = dbtRunner().invoke(["parse", *self.places()])
             if not parsed.success:
                 raise DbtFailed(f"dbt could not parse the project: {parsed.exception}")
             self._manifest = parsed.result
@@ -81,7 +82,7 @@ class InProcessDbt:
         def invoke() -> None:
             try:
                 outcome["result"] = dbtRunner(manifest=manifest, callbacks=[on_event]).invoke(
-                    [*args, "--log-level", "none", *self.places()])
+                    [*args, *self.places()])
             except BaseException as error:  # reported to the caller's thread below
                 outcome["error"] = error
             finally:
