@@ -50,7 +50,7 @@ def test_dbt_in_process_gives_a_dbt_process_events_and_releases_the_warehouse(un
     assert node_results(events) == expected
     assert capfd.readouterr().out == ""  # dbt's console stays quiet: its lines go to the log
     assert "Completed successfully" in log.getvalue()
-    assert "build` succeeded" in debug_log.read_text()  # dbt's own debug log, as a dbt process writes it
+    assert not debug_log.exists()  # no debug log file: a full disk would make its writes print tracebacks
     warehouse = str(home / "warehouse.duckdb")
     # dbt closed the warehouse: this process opens it with another configuration, another process for writing
     duckdb.connect(warehouse, read_only=True).close()

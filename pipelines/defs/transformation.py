@@ -449,7 +449,9 @@ def dbt_warehouse_assets(settings: Settings) -> dg.AssetsDefinition:
                 yield from model_check_results(outcomes, translator.data_tests(manifest, project),
                                                context.selected_asset_check_keys)
         except BaseException:
-            with writing(settings, context.run.run_id) as con:
+            # On a full disk even this record cannot be written: the build then stays 'started',
+            # as a killed one, which is never published and which the next run finishes.
+            with contextlib.suppress(OSError), writing(settings, context.run.run_id) as con:
                 finish_build(con, build_id, "failed")
             raise
         with writing(settings, context.run.run_id) as con:

@@ -42,11 +42,12 @@ class InProcessDbt:
     _manifest: Any = field(default=None, init=False, repr=False)
 
     def places(self) -> list[str]:
-        """Where dbt finds the project and profile and writes its artifacts and its own debug log,
-        dbt.log (the target folder, as dagster-dbt sets for a dbt process); dbt's console is off."""
+        """Where dbt finds the project and profile and writes its artifacts. dbt's console and its
+        debug log file are off: its messages reach the run's dbt log through the events, and a
+        log file dbt cannot write (a full disk) would print Python's logging tracebacks."""
         return ["--project-dir", str(self.project_dir), "--profiles-dir", str(self.profiles_dir),
                 "--target-path", str(self.target_path), "--log-path", str(self.target_path),
-                "--log-level", "none", "--log-level-file", "debug", *self.vars_args]
+                "--log-level", "none", *self.vars_args]
 
     def manifest(self) -> Any:
         """dbt's parsed project (a dbt Manifest), parsed at the first call (partially, from the
@@ -92,12 +93,17 @@ class InProcessDbt:
         thread = threading.Thread(target=invoke, name="dbt", daemon=True)
         thread.start()
         errors: list[str] = []
-        while (event := events.get()) is not finished:
-            log.write(event["info"]["msg"] + "\n")
-            if event["info"]["level"] == "error":
-                errors.append(event["info"]["msg"])
-            yield event
-        thread.join()
+        try:
+            while (event := events.get()) is not finished:
+                log.write(event["info"]["msg"] + "\n")
+                if event["info"]["level"] == "error":
+                    errors.append(event["info"]["msg"])
+                yield event
+        finally:
+            # Also when the caller stops reading early (Dagster abandoned the step, Ctrl-C): dbt
+            # ends and closes the warehouse first. A thread still inside DuckDB when the
+            # interpreter exits is cut off there, and the process aborts.
+            thread.join()
         if "error" in outcome:
             raise outcome["error"]
         result = outcome["result"]
