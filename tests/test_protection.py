@@ -4,11 +4,13 @@ hand (docs/disclosure.md, "Secondary suppression" and "Audit"), and on random ta
 from __future__ import annotations
 
 import json
+import math
 
 import duckdb
 import numpy as np
 import polars as pl
 import pytest
+from scipy.optimize import linprog
 
 from pipelines.publication.publish import audit_failures
 from pipelines.command_line.cli import main, print_blocked
@@ -208,6 +210,45 @@ def test_every_pattern_chosen_on_random_tables_passes_the_audit(seed):
     audit = attacker_intervals(table, result.hidden, POLICY)
     assert audit.passed, audit.failures
     assert sum(i.primary for i in audit.intervals) == table.cells["primary"].sum()
+
+
+def test_a_hidden_total_with_its_hidden_parts_leaves_them_unbounded_above():
+    # T = P + a + b + c + d with T, P and a hidden: T - P - a is known (b, c, d are published),
+    # so P can rise without bound (T and a with it) and fall to 0 (a and T absorb it)
+    p, audit = interval(ONE_GROUP, {"T", "P", "a"}, "P")
+    assert p.below == pytest.approx(1.0) and p.above == math.inf and p.protected
+    assert audit.summary()["narrowest_confidential"]["above"] is None  # unbounded: no share
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_audit_intervals_are_those_of_a_fresh_lp_per_cell_and_direction(seed):
+    """The audit solves a group's LPs one after another in one HiGHS model (attacker_lp.py); each
+    interval equals that of scipy.optimize.linprog solving the cell's LP on its own (random hidden
+    patterns), also where it is unbounded: q00 with its year, its quarter's area total and the
+    area's year hidden can rise without bound."""
+    table = random_table(seed)
+    rng = np.random.default_rng(100 + seed)
+    hidden = (table.cells["primary"].to_numpy() | (rng.random(table.cells.height) < 0.3)
+              | table.cells["cell"].is_in(["q00", "y0", "a0", "A"]).to_numpy())
+    values, names, matrix = table.cells["value"].to_numpy(), table.cells["cell"].to_list(), table.matrix()
+    expected = {}
+    for group in table.hidden_groups(hidden):
+        rows = np.flatnonzero(abs(matrix[:, group]).sum(axis=1) > 0)
+        bounds = [(-values[cell], None) for cell in group]
+        for position, cell in enumerate(group):
+            gaps = []
+            for direction in (-1.0, 1.0):
+                objective = np.zeros(len(group))
+                objective[position] = -direction
+                lp = linprog(objective, A_eq=matrix[rows, :][:, group], b_eq=np.zeros(len(rows)), bounds=bounds, method="highs")
+                assert lp.status in (0, 3), lp.message
+                gaps.append(math.inf if lp.status == 3 else -lp.fun / values[cell])
+            expected[names[cell]] = gaps
+    audit = attacker_intervals(table, hidden, POLICY)
+    assert sorted(i.cell for i in audit.intervals) == sorted(expected)
+    for i in audit.intervals:
+        assert [i.below, i.above] == pytest.approx(expected[i.cell], rel=1e-9, abs=1e-12), i.cell
+    assert any(math.isinf(i.above) for i in audit.intervals) and any(not math.isinf(i.above) for i in audit.intervals)
 
 
 def side_by_side(*tables: LinkedTable) -> LinkedTable:

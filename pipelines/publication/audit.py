@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING
 import duckdb
 import numpy as np
 import polars as pl
-from scipy.optimize import linprog
 
+from pipelines.publication.attacker_lp import AttackerLp
 from pipelines.publication.index_table import IndexInterval, check_national_index, index_areas, product_bands
 from pipelines.publication.linked_table import LEADERSHIP, NATIONAL, LinkedTable, build_linked_table, cell_id
 
@@ -170,21 +170,16 @@ def attacker_intervals(table: LinkedTable, hidden: np.ndarray, policy: Disclosur
         local = matrix[rows, :][:, group]
         # deviations from the true values: a hidden output (or share-bound surplus) can fall to 0
         # and rise without bound, the slack of a hidden leadership share is free
-        bounds = [(None, None) if slack[cell] else (-values[cell], None) for cell in group]
+        lower = np.where(slack[group], -np.inf, -values[group])
+        attacker = AttackerLp(local, lower, np.full(len(group), np.inf))
         for position, cell in enumerate(group):
             if auxiliary[cell]:
                 continue
             gaps = []
-            for direction in (-1.0, 1.0):  # lowest, highest
-                objective = np.zeros(len(group))
-                objective[position] = -direction
-                lp = linprog(objective, A_eq=local, b_eq=np.zeros(len(rows)), bounds=bounds, method="highs")
-                if lp.status == 3:
-                    gaps.append(math.inf)
-                elif lp.status == 0:  # a zero cell's level, a share of 0, is always met
-                    gaps.append(-lp.fun / values[cell] if values[cell] > 0 else math.inf)
-                else:
-                    raise RuntimeError(f"the audit's LP for {names[cell]} failed: {lp.message}")
+            for direction in (-1.0, 1.0):  # lowest, highest: the furthest move, -min(-direction * y)
+                furthest = -attacker.minimum(position, -direction)
+                # an unbounded move is inf; a zero cell's level, a share of 0, is always met
+                gaps.append(furthest / values[cell] if values[cell] > 0 else math.inf)
             level = policy.protection if primary[cell] else policy.secondary_protection
             intervals.append(CellInterval(names[cell], bool(primary[cell]), float(values[cell]), gaps[0], gaps[1], level))
     return AuditResult(policy.protection, policy.secondary_protection, intervals, table.residual())

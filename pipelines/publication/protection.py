@@ -21,6 +21,7 @@ attacker guesses a zero easily and they cannot absorb a downward move.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 
@@ -28,8 +29,8 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
-from scipy.optimize._highspy import _core as highs
 
+from pipelines.publication.attacker_lp import AttackerLp
 from pipelines.publication.linked_table import LEADERSHIP, NATIONAL, LinkedTable
 
 # The information lost by hiding a cell: its output value, times a weight by kind so that totals
@@ -211,14 +212,16 @@ def _component_cuts(matrix: sparse.csr_array, component: np.ndarray, levels: np.
     rows = np.flatnonzero(abs(matrix[:, component]).sum(axis=1) > 0)
     members = np.unique(matrix[rows, :].indices)  # the group and the published cells next to it
     touched = matrix[rows, :][:, members]
-    attacker = _AttackerLp(matrix[rows, :][:, component], -down[component], np.full(len(component), capacity))
+    attacker = AttackerLp(matrix[rows, :][:, component], -down[component], np.full(len(component), capacity))
     in_group = np.isin(members, component)
     found = []
     for position, cell in enumerate(component):
         if not measured[cell]:
             continue
         for direction in (1.0, -1.0):
-            marginals = attacker.row_duals(position, -direction)
+            if math.isinf(attacker.minimum(position, -direction)):
+                raise RuntimeError("the attacker's LP is unbounded: every cell's rise is bounded by the capacity")
+            marginals = attacker.row_duals()
             cost = np.where(members == cell, -direction, 0.0)
             best = None
             for sign in (1.0, -1.0):  # any multipliers give a valid cut: keep the tighter one
@@ -227,42 +230,3 @@ def _component_cuts(matrix: sparse.csr_array, component: np.ndarray, levels: np.
                     best = weights
             found.append((members, best, cell))
     return found
-
-
-class _AttackerLp:
-    """The attacker's LP of one hidden group (relations x its cells = 0, each cell between its
-    bounds), minimised for one objective after another: the model goes to HiGHS once, and each
-    solve starts from the previous one's optimal basis, as only the objective changes. A fresh
-    scipy.optimize.linprog per objective set up and solved the whole LP each time, most of a
-    release's disclosure work (docs/performance.md).
-
-    Through SciPy's own binding of HiGHS, `scipy.optimize._highspy._core` (what linprog and milp
-    call; SciPy is pinned in requirements.lock, and tests/test_protection.py fails if the binding
-    moves): HiGHS's public binding, highspy, prints its banner into the run's output at first use."""
-
-    def __init__(self, relations: sparse.csr_array, lower: np.ndarray, upper: np.ndarray):
-        columns = sparse.csc_array(relations)
-        lp = highs.HighsLp()
-        lp.num_col_, lp.num_row_ = columns.shape[1], columns.shape[0]
-        lp.col_cost_ = np.zeros(columns.shape[1])
-        lp.col_lower_, lp.col_upper_ = lower.astype(float), upper.astype(float)
-        lp.row_lower_ = lp.row_upper_ = np.zeros(columns.shape[0])
-        lp.a_matrix_.format_ = highs.MatrixFormat.kColwise
-        lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = columns.shape[1], columns.shape[0]
-        lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = columns.indptr, columns.indices, columns.data
-        self.solver = highs._Highs()
-        self.solver.setOptionValue("output_flag", False)
-        self.solver.passModel(lp)
-        self.objective: int | None = None
-
-    def row_duals(self, position: int, coefficient: float) -> np.ndarray:
-        """The relations' duals (linprog's eqlin.marginals) at the minimum of coefficient * y[position]."""
-        if self.objective is not None:
-            self.solver.changeColCost(self.objective, 0.0)
-        self.solver.changeColCost(position, coefficient)
-        self.objective = position
-        self.solver.run()
-        status = self.solver.getModelStatus()
-        if status != highs.HighsModelStatus.kOptimal:
-            raise RuntimeError(f"the attacker's LP failed: {self.solver.modelStatusToString(status)}")
-        return np.array(self.solver.getSolution().row_dual)
