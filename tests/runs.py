@@ -8,6 +8,7 @@ runs, are compared with.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
 import os
@@ -16,6 +17,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import dagster as dg
 import duckdb
 import polars as pl
 
@@ -35,6 +37,22 @@ def sovereignty(home: Path, *args: str, engine: str = "duckdb", settings: dict[s
     """The real command in a process of its own, its output captured; `settings` adds variables."""
     return subprocess.run(sovereignty_command(*args), env={**environment(home, engine), **(settings or {})},
                           capture_output=True, text=True, timeout=900)
+
+
+@contextlib.contextmanager
+def home_instance(home: Path):
+    """The home's Dagster instance, opened as Dagster's tools open it: DAGSTER_HOME names its folder
+    (the home's dagster.yaml places the event log there: pipelines/command_line/event_log.py)."""
+    previous = os.environ.get("DAGSTER_HOME")
+    os.environ["DAGSTER_HOME"] = str(home / "dagster")
+    try:
+        with dg.DagsterInstance.get() as instance:
+            yield instance
+    finally:
+        if previous is None:
+            os.environ.pop("DAGSTER_HOME")
+        else:
+            os.environ["DAGSTER_HOME"] = previous
 
 
 def marts_without_timestamps(home: Path) -> dict[str, list[tuple]]:

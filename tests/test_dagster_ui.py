@@ -22,6 +22,7 @@ import dagster as dg
 import pytest
 
 from tests.conftest import TODAY
+from tests.runs import home_instance
 
 playwright = pytest.importorskip("playwright.sync_api")
 
@@ -155,8 +156,8 @@ def test_a_partition_can_be_launched(dagster_ui, ui_home, page):
     page.goto(dagster_ui + "/runs")
     page.get_by_text("partition: 2025-Q4").first.wait_for()
     # queued: the instance runs one run at a time, started by the daemon `make ui` runs
-    instance = dg.DagsterInstance.from_config(str(ui_home / "dagster"))
-    launched = instance.get_runs(filters=dg.RunsFilter(tags={"dagster/partition": "2025-Q4"}))
+    with home_instance(ui_home) as instance:
+        launched = instance.get_runs(filters=dg.RunsFilter(tags={"dagster/partition": "2025-Q4"}))
     assert len(launched) == 1 and launched[0].status == dg.DagsterRunStatus.QUEUED
 
 

@@ -4,12 +4,11 @@ it records a file; the release is the one a run in one process publishes."""
 
 from __future__ import annotations
 
-import dagster as dg
 import duckdb
 
 from pipelines.defs.executor import ONE_AT_A_TIME_TAG
 from pipelines.settings import Settings
-from tests.runs import fresh_home, no_traceback, release_extracts, sovereignty
+from tests.runs import fresh_home, home_instance, no_traceback, release_extracts, sovereignty
 
 QUARANTINE = "select kind, file_name, row_number, reasons from audit.quarantine order by all"
 
@@ -22,10 +21,10 @@ def quarantined(home) -> list[tuple]:
 
 def step_events(home) -> list[tuple[str, str]]:
     """(event type, step) of the home's one run, in order."""
-    instance = dg.DagsterInstance.from_config(str(home / "dagster"))
-    (run,) = instance.get_runs()
-    return [(entry.dagster_event.event_type_value, entry.dagster_event.step_key)
-            for entry in instance.all_logs(run.run_id) if entry.dagster_event and entry.dagster_event.step_key]
+    with home_instance(home) as instance:
+        (run,) = instance.get_runs()
+        return [(entry.dagster_event.event_type_value, entry.dagster_event.step_key)
+                for entry in instance.all_logs(run.run_id) if entry.dagster_event and entry.dagster_event.step_key]
 
 
 def test_a_run_with_parallel_step_processes_ingests_side_by_side_and_publishes_the_same_release(uninterrupted, demo_inbox,

@@ -28,6 +28,7 @@ from tests.runs import (
     copy_home,
     environment,
     fresh_home,
+    home_instance,
     marts_without_timestamps,
     no_traceback,
     release_extracts,
@@ -125,7 +126,7 @@ def test_a_run_killed_inside_a_stage_is_finished_by_the_next_run(stage, demo_inb
     audit_is_consistent(home)
     again = sovereignty(home, "run")
     assert again.returncode == 0 and "up to date" in again.stdout
-    with dg.DagsterInstance.from_config(str(home / "dagster")) as instance:
+    with home_instance(home) as instance:
         assert not instance.get_runs(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED])), \
             "the killed run is still shown as started"
 

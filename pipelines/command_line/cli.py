@@ -31,6 +31,7 @@ import polars as pl
 from pipelines.command_line.progress import DBT_STEP, RunDisplay, RunWatcher
 from pipelines.defs.jobs import DBT_LOG_TAG, MAIN_JOB, PUBLISH_JOB, job_finishing, partition_range_tags
 from pipelines.defs.transformation import DBT_TESTS_CHECK
+from pipelines.files import staging_name, write_durably
 from pipelines.ingestion.ingest import InboxError, Ingestor, NotRegularFile, kept_files, read_entry, sha256_of
 from pipelines.ingestion.periods import quarter_of
 from pipelines.ingestion.planning import InboxPlan, inbox_plan
@@ -71,12 +72,21 @@ HOST_TAG = "sovereignty/host"
 class HomeError(RuntimeError):
     """SOVEREIGNTY_HOME is missing or cannot be written."""
 
-DAGSTER_YAML = """\
-# Written by `sovereignty run`. Runs are serialised: DuckDB takes one writing process per file.
+DAGSTER_YAML_HEADER = "# Written by `sovereignty run`."
+DAGSTER_YAML = f"""\
+{DAGSTER_YAML_HEADER} Runs are serialised: DuckDB takes one writing process per file.
 run_queue:
   max_concurrent_runs: 1
 telemetry:
   enabled: false
+# Dagster's SQLite event log, its databases kept open in a process (pipelines/command_line/event_log.py);
+# in the folder DAGSTER_HOME names, as every Dagster tool sets it
+event_log_storage:
+  module: pipelines.command_line.event_log
+  class: KeptOpenSqliteEventLogStorage
+  config:
+    dagster_home:
+      env: DAGSTER_HOME
 """
 
 
@@ -84,8 +94,12 @@ def dagster_instance(settings: Settings) -> dg.DagsterInstance:
     """The persistent Dagster instance of this home, so `dagster dev` shows the command's runs."""
     settings.dagster_home.mkdir(parents=True, exist_ok=True)
     config = settings.dagster_home / "dagster.yaml"
-    if not config.exists():
-        config.write_text(DAGSTER_YAML)
+    # written the first time, and again when an earlier version of this command wrote it; a
+    # dagster.yaml of one's own is left as it is
+    if not config.exists() or (config.read_text().startswith(DAGSTER_YAML_HEADER) and config.read_text() != DAGSTER_YAML):
+        staging = staging_name(config)  # whole or not there: two commands may start at once
+        write_durably(staging, DAGSTER_YAML.encode())
+        os.replace(staging, config)
     os.environ["DAGSTER_HOME"] = str(settings.dagster_home)
     return dg.DagsterInstance.get()
 
