@@ -34,8 +34,11 @@ $(SOVEREIGNTY_HOME)/demo/manifest.json: | $(INSTALLED)
 run: $(INSTALLED) $(MANIFEST) $(SOVEREIGNTY_HOME)/demo/manifest.json
 	$(BIN)/sovereignty run
 
+# The tests run in TEST_PROCESSES processes (pytest-xdist), a test module's tests in one of them
+# so that its fixtures are made once; most tests spend their time in one core's work.
+TEST_PROCESSES ?= 2
 test: lint $(INSTALLED) $(MANIFEST) browser
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_PROCESSES) --dist loadscope
 
 # Hygiene, configured in pyproject.toml and .sqlfluff: ruff (lint and import order) and mypy on the
 # Python code, sqlfluff with the dbt templater on the models (its profile is the home's, written
