@@ -22,6 +22,20 @@ def staging_name(target: Path) -> Path:
     return target.with_name(f".{target.name}.{os.getpid()}")
 
 
+def write_atomically(target: Path, content: bytes) -> None:
+    """Write content as the file target so that a file at target is always whole: under
+    staging_name, flushed to disk and renamed over the target (two processes may write it at once;
+    a reader sees the old file or the new one). A failed write leaves no staging file."""
+    staging = staging_name(target)
+    try:
+        write_durably(staging, content)
+        os.replace(staging, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            staging.unlink()
+        raise
+
+
 def write_parquet_atomically(frame: pl.DataFrame, target: Path) -> None:
     """Write frame as the Parquet file target, so that a file at target is always whole.
 

@@ -31,7 +31,7 @@ import polars as pl
 from pipelines.command_line.progress import DBT_STEP, RunDisplay, RunWatcher
 from pipelines.defs.jobs import DBT_LOG_TAG, MAIN_JOB, PUBLISH_JOB, job_finishing, partition_range_tags
 from pipelines.defs.transformation import DBT_TESTS_CHECK
-from pipelines.files import staging_name, write_durably
+from pipelines.files import write_atomically
 from pipelines.ingestion.ingest import InboxError, Ingestor, NotRegularFile, kept_files, read_entry, sha256_of
 from pipelines.ingestion.periods import quarter_of
 from pipelines.ingestion.planning import InboxPlan, inbox_plan
@@ -96,10 +96,9 @@ def dagster_instance(settings: Settings) -> dg.DagsterInstance:
     config = settings.dagster_home / "dagster.yaml"
     # written the first time, and again when an earlier version of this command wrote it; a
     # dagster.yaml of one's own is left as it is
-    if not config.exists() or (config.read_text().startswith(DAGSTER_YAML_HEADER) and config.read_text() != DAGSTER_YAML):
-        staging = staging_name(config)  # whole or not there: two commands may start at once
-        write_durably(staging, DAGSTER_YAML.encode())
-        os.replace(staging, config)
+    written = config.read_text() if config.exists() else None
+    if written is None or (written.startswith(DAGSTER_YAML_HEADER) and written != DAGSTER_YAML):
+        write_atomically(config, DAGSTER_YAML.encode())  # two commands may start at once
     os.environ["DAGSTER_HOME"] = str(settings.dagster_home)
     return dg.DagsterInstance.get()
 

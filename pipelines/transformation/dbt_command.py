@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import shutil
 import subprocess
 import sys
@@ -22,6 +21,7 @@ from pathlib import Path
 
 import yaml
 
+from pipelines.files import write_atomically
 from pipelines.settings import DBT_PROFILE, DBT_PROJECT_DIR, WAREHOUSE_STORAGE_VERSION, Settings, SettingsError
 from pipelines.transformation import spark
 from pipelines.warehouse import WarehouseBusyError, writer_lock
@@ -74,10 +74,9 @@ def write_profile(settings: Settings) -> Path:
     """Write the home's profiles.yml (atomically: two commands may start at once); its folder."""
     folder = settings.home / "dbt"
     folder.mkdir(parents=True, exist_ok=True)
-    staging = folder / f"profiles.yml.{os.getpid()}"
-    staging.write_text("# Written from the settings at each dbt start (pipelines/transformation/dbt_command.py).\n"
-                       + yaml.safe_dump(profile(settings), sort_keys=False))
-    os.replace(staging, folder / "profiles.yml")
+    write_atomically(folder / "profiles.yml", (
+        "# Written from the settings at each dbt start (pipelines/transformation/dbt_command.py).\n"
+        + yaml.safe_dump(profile(settings), sort_keys=False)).encode())
     return folder
 
 
