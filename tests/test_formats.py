@@ -164,3 +164,31 @@ def test_field_counts_match_python_csv_on_quoting_edge_cases():
     for text in cases:
         expected = [len(record) for record in csv.reader(io.StringIO(text, newline=""), delimiter=";")]
         assert field_counts(io.BytesIO(text.encode()), text, ";").to_list() == expected, text
+
+
+def test_the_plans_column_readers_give_the_full_readers_periods(tmp_path):
+    """Planning a run reads only the period column (readers.csv_column, parquet_column): its cells
+    must be the full reader's, whatever the encoding, BOM, quoting and header language."""
+    from pipelines.ingestion.contracts import KINDS
+    from pipelines.ingestion.readers import csv_column, parquet_column, read_report
+
+    spellings = [" 1 кв. 2025", "I квартал 2025 ", "2025-Q2", '"Q3 2025"', "IV квартал 2024", "", "2025Q1"]
+    rows = [row("trade", period=p) for p in spellings]
+    files = {
+        "cp1251, Russian header, Cyrillic periods": csv_bytes(rows, delimiter=";", encoding="cp1251",
+                                                              header=russian(list(rows[0]), "trade")),
+        "cp1251, ASCII periods, Cyrillic elsewhere": csv_bytes(
+            [row("trade", period="2025-Q2", okpd2="26.51.20"), row("trade", period="Q1 2025")], delimiter=";",
+            encoding="cp1251", header=russian(list(rows[0]), "trade")),
+        "UTF-8 with BOM": b"\xef\xbb\xbf" + csv_bytes(rows),
+        "UTF-8, CRLF, Russian header": csv_bytes(rows, header=russian(list(rows[0]), "trade")).replace(b"\n", b"\r\n"),
+    }
+    kind = KINDS["trade"]
+    for name, content in files.items():
+        expected = read_report(tmp_path / "f.csv", kind, content).frame["period"].drop_nulls()
+        assert csv_column(kind, content, "period").drop_nulls().to_list() == expected.to_list(), name
+    frame = pl.DataFrame({("Период" if name == "period" else name): [value] * 2 for name, value in VALID_ROWS["trade"].items()})
+    frame = frame.with_columns(pl.Series("Период", ["I квартал 2025", " 2025-Q2"]))
+    expected = read_report(tmp_path / "f.parquet", kind, parquet_bytes(frame)).frame["period"]
+    assert parquet_column(kind, parquet_bytes(frame), "period").to_list() == expected.to_list() == ["I квартал 2025", "2025-Q2"]
+    assert csv_column(kind, csv_bytes([{"okpd2": "26.51.20"}]), "period") is None

@@ -39,9 +39,9 @@ from pipelines.ingestion import raw_layer
 from pipelines.ingestion.catalogues import load_catalogues
 from pipelines.ingestion.contracts import KINDS, ReportKind
 from pipelines.ingestion.periods import FIRST_QUARTER, parse_quarter_expr, quarter_of
-from pipelines.ingestion.readers import ParsedFile, RejectedFile, csv_column, read_report
+from pipelines.ingestion.readers import ParsedFile, RejectedFile, csv_column, parquet_column, read_report
 from pipelines.ingestion.validation import ValidatedFile, ValidationContext, validate
-from pipelines.warehouse import scalar, utc_now
+from pipelines.warehouse import utc_now
 
 log = logging.getLogger(__name__)
 
@@ -183,12 +183,13 @@ def period_column(path: Path, kind: ReportKind) -> pl.Series | None:
         content, _ = read_entry(path)
     except NotRegularFile:
         return None
-    if path.suffix.lower() == ".csv":
+    column_reader = {".csv": csv_column, ".parquet": parquet_column}.get(path.suffix.lower())
+    if column_reader is not None:
         try:
-            periods = csv_column(kind, content, "period")
+            periods = column_reader(kind, content, "period")
             if periods is not None:
                 return periods
-        except (pl.exceptions.PolarsError, UnicodeDecodeError):
+        except (pl.exceptions.PolarsError, UnicodeDecodeError, OSError):
             pass  # the full reader below gives the verdict the ingestion will give
     try:
         frame = read_report(path, kind, content).frame
@@ -320,15 +321,16 @@ class Ingestor:
         """Write what was found in one file: a duplicate, a rejection, a deferral or a load."""
         if not delivery.regular:  # nothing was read, so there is no content to compare
             return self.record_rejection(kind, delivery)
-        interrupted = None if delivery.kept else self.interrupted_move(kind, delivery.sha)
+        # checked here, not while reading: the file before may be its twin
+        earlier = self.con.execute(
+            "select load_id, stored_path, status from audit.loads where sha256 = ? and kind = ? order by load_id",
+            [delivery.sha, kind.name],
+        ).fetchall()
+        interrupted = None if delivery.kept else self.interrupted_move(earlier)
         if interrupted is not None:
             return self.finish_move(kind, delivery, *interrupted)
-        first = scalar(
-            self.con,
-            "select min(load_id) from audit.loads where sha256 = ? and kind = ? and status <> 'duplicate'",
-            [delivery.sha, kind.name],
-        )
-        if first is not None:  # checked here, not while reading: the file before may be its twin
+        first = next((load_id for load_id, _, status in earlier if status != "duplicate"), None)
+        if first is not None:
             return self.record_duplicate(kind, delivery, first)
         if delivery.rejection is not None:
             return self.record_rejection(kind, delivery)
@@ -339,12 +341,10 @@ class Ingestor:
             return LoadResult(kind.name, delivery.name, "deferred", periods=periods)
         return self.record_load(kind, delivery, periods)
 
-    def interrupted_move(self, kind: ReportKind, sha: str) -> tuple[int, Path] | None:
-        """A recorded load of these bytes whose kept copy is missing: its run died before the move."""
-        for load_id, stored_path in self.con.execute(
-            "select load_id, stored_path from audit.loads where sha256 = ? and kind = ? order by load_id",
-            [sha, kind.name],
-        ).fetchall():
+    def interrupted_move(self, earlier: list[tuple[int, str, str]]) -> tuple[int, Path] | None:
+        """Of the earlier loads of the same bytes (load id, stored path, status), one whose kept copy
+        is missing: its run died before the move."""
+        for load_id, stored_path, _ in earlier:
             if not os.path.lexists(self.home / stored_path):
                 return load_id, self.home / stored_path
         return None

@@ -27,6 +27,7 @@ removing all such files (remove_uncommitted).
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -91,11 +92,12 @@ def quarantine_file(kind: ReportKind, load_id: int) -> Path:
 def kind_files(home: Path, kind: ReportKind, layer: str = RAW_FOLDER) -> list[tuple[int, Path]]:
     """(load id, path relative to the home) of every file of a kind in a layer's folder (raw or
     quarantine), in load order."""
-    folder = home / layer / kind.name
-    if not folder.is_dir():
-        return []
-    found = [(int(match.group(1)), path.relative_to(home)) for path in folder.rglob("*.parquet")
-             if (match := LOAD_FILE.match(path.name))]
+    found = []
+    # os.walk rather than Path.rglob: the views are refreshed at every load, and rglob's cost over
+    # a national inbox's files grew to a second of the ingestion
+    for folder, _, names in os.walk(home / layer / kind.name):
+        relative = Path(folder).relative_to(home)
+        found += [(int(match.group(1)), relative / name) for name in names if (match := LOAD_FILE.match(name))]
     return sorted(found)
 
 
@@ -107,7 +109,12 @@ def write_load(home: Path, kind: ReportKind, rows: pl.DataFrame) -> list[Path]:
     """
     load_id = int(rows["_load_id"][0])
     frame = rows.select(pl.col(name).cast(FILE_TYPE[sql_type]) for name, sql_type in raw_columns(kind).items())
-    parts = frame.partition_by("period", as_dict=True) if kind.quarterly else {(None,): frame}
+    if not kind.quarterly:
+        parts = {(None,): frame}
+    elif frame["period"].n_unique() == 1:  # a report of one quarter, as most are: no copy to split it
+        parts = {(frame["period"][0],): frame}
+    else:
+        parts = frame.partition_by("period", as_dict=True)
     written = []
     for (period,), part in parts.items():
         relative = load_file(kind, load_id, period)

@@ -223,19 +223,34 @@ def python_field_counts(text: str, delimiter: str) -> pl.Series:
 
 
 def csv_column(kind: ReportKind, content: bytes, column: str) -> pl.Series | None:
-    """One column of a CSV report as text, without reading the others: planning a run needs only
-    the periods, at a third of the cost of read_csv. None when the header does not name it."""
-    text, encoding = decode_csv(content)
-    delimiter = detect_delimiter(text)
-    source = utf8_source(content, text, encoding)
-    header = pl.read_csv(source, separator=delimiter, has_header=False, n_rows=1, infer_schema=False, raise_if_empty=False)
+    """One column of a CSV report as text, without reading the others or decoding the file:
+    planning a run needs only the periods. None when the header does not name the column.
+
+    The header line is decoded as read_csv decodes a file (UTF-8, else Windows-1251) and the column
+    is read from the bytes as UTF-8. When it is not UTF-8 (a replacement character appears), the
+    file's text is decoded as read_csv does and the column read from that. A Windows-1251 file
+    whose column holds only ASCII (a quarter like '2025-Q1') reads the same either way, so most
+    files are never decoded in Python, which took as long as reading the column.
+    """
+    end = content.find(b"\n")
+    header_text, _ = decode_csv(content if end < 0 else content[:end])
+    delimiter = detect_delimiter(header_text)
+    header = pl.read_csv(io.BytesIO(header_text.encode()), separator=delimiter, has_header=False, n_rows=1,
+                         infer_schema=False, raise_if_empty=False)
     positions = {name: position for position, name in header_mapping(kind, list(header.row(0)) if header.height else []).items()}
     if column not in positions:
         return None
-    source.seek(0)
-    frame = pl.read_csv(source, separator=delimiter, has_header=False, skip_rows=1, columns=[positions[column]],
-                        infer_schema=False, raise_if_empty=False)
-    return frame.to_series().str.strip_chars() if frame.width else None
+
+    def read_column(source: bytes, encoding: str) -> pl.Series | None:
+        frame = pl.read_csv(io.BytesIO(source), separator=delimiter, has_header=False, skip_rows=1,
+                            columns=[positions[column]], infer_schema=False, raise_if_empty=False, encoding=encoding)
+        return frame.to_series().str.strip_chars() if frame.width else None
+
+    cells = read_column(content, "utf8-lossy")
+    if cells is not None and cells.str.contains("\ufffd", literal=True).any():
+        text, encoding = decode_csv(content)
+        cells = read_column(utf8_source(content, text, encoding).getvalue(), "utf8")
+    return cells
 
 
 # --- XLSX --------------------------------------------------------------------------------
@@ -322,6 +337,17 @@ def read_parquet(kind: ReportKind, content: bytes) -> ParsedFile:
     as_text = frame.select(pl.all().cast(pl.String))
     as_text = as_text.with_row_index(ROW_NUMBER, offset=1).with_columns(pl.col(ROW_NUMBER).cast(pl.Int64))
     return finish(kind, as_text, cells, file_format="parquet")
+
+
+def parquet_column(kind: ReportKind, content: bytes, column: str) -> pl.Series | None:
+    """One column of a Parquet report as text (read_parquet's cells), without reading the others;
+    None when no column name maps to it."""
+    names = list(pl.read_parquet_schema(io.BytesIO(content)))
+    mapping = header_mapping(kind, list[str | None](names))
+    found = [names[position] for position, name in mapping.items() if name == column]
+    if not found:
+        return None
+    return pl.read_parquet(io.BytesIO(content), columns=found).to_series().cast(pl.String).str.strip_chars()
 
 
 # --- common ------------------------------------------------------------------------------
