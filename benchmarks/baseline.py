@@ -8,7 +8,7 @@ into UTF-8 CSV in a scratch directory, lists them in <work_dir>/conversions.csv,
 script's variables and runs it. The conversions are part of the baseline's cost: the time
 reported (and measured by a benchmark around this command) includes them.
 
-- CSV that is not valid UTF-8 is Windows-1251 (readers.decode_csv decides the same way): it is
+- CSV that is not valid UTF-8 is Windows-1251 (readers.utf8_content decides the same way): it is
   transcoded block by block with the stdlib codec. A file that is neither (or has a UTF-8 BOM and
   invalid bytes after it) is listed as unreadable, and the script rejects it as the pipeline does.
 - XLSX: the first worksheet is read with fastexcel, every cell as text, exactly as the pipeline's

@@ -31,7 +31,7 @@ import fastexcel
 import polars as pl
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script from anywhere
-from pipelines.ingestion.readers import decode_csv, detect_delimiter  # noqa: E402
+from pipelines.ingestion.readers import detect_delimiter, first_line, utf8_content  # noqa: E402
 from pipelines.settings import Settings  # noqa: E402  (the pipeline's DuckDB limits)
 
 SEEDS = Path(__file__).resolve().parent.parent / "dbt_project" / "seeds"
@@ -45,8 +45,8 @@ def read_fastest(path: Path) -> int:
     if suffix == ".xlsx":
         sheet = fastexcel.read_excel(path).load_sheet(0, header_row=None, dtypes="string")
         return pl.from_arrow(sheet.to_arrow()).height  # type: ignore[union-attr]
-    text, _ = decode_csv(path.read_bytes())  # the pipeline's own decoding and delimiter choice
-    return pl.read_csv(text.encode(), separator=detect_delimiter(text), infer_schema=False).height
+    data, _ = utf8_content(path.read_bytes())  # the pipeline's own decoding and delimiter choice
+    return pl.read_csv(data, separator=detect_delimiter(first_line(data)), infer_schema=False).height
 
 
 def parse_floor(inbox: Path) -> dict:

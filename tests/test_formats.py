@@ -163,7 +163,7 @@ def test_field_counts_match_python_csv_on_quoting_edge_cases():
     ]
     for text in cases:
         expected = [len(record) for record in csv.reader(io.StringIO(text, newline=""), delimiter=";")]
-        assert field_counts(io.BytesIO(text.encode()), text, ";").to_list() == expected, text
+        assert field_counts(text.encode(), ";").to_list() == expected, text
 
 
 def test_the_plans_column_readers_give_the_full_readers_periods(tmp_path):
@@ -192,3 +192,30 @@ def test_the_plans_column_readers_give_the_full_readers_periods(tmp_path):
     expected = read_report(tmp_path / "f.parquet", kind, parquet_bytes(frame)).frame["period"]
     assert parquet_column(kind, parquet_bytes(frame), "period").to_list() == expected.to_list() == ["I квартал 2025", "2025-Q2"]
     assert csv_column(kind, csv_bytes([{"okpd2": "26.51.20"}]), "period") is None
+
+
+def test_utf8_check_and_blank_check_agree_with_pythons_decoder():
+    """readers.is_utf8 (Polars' validator) and is_blank decide as bytes.decode("utf-8") and
+    str.strip would, on the byte sequences where validators differ most often."""
+    import random
+
+    from pipelines.ingestion.readers import is_blank, is_utf8
+
+    odd = [b"", b"abc", "квартал".encode(), "квартал".encode("cp1251"), b"\xed\xa0\x80",  # an encoded surrogate
+           b"\xc0\xaf", b"\xe0\x80\xaf",  # overlong forms
+           b"\xf4\x90\x80\x80", b"\xf8\x88\x80\x80\x80",  # beyond U+10FFFF, five bytes
+           "ok€".encode()[:-1], b"\xef\xbb\xbfabc", "\U0001f600".encode(), b"a\x80b", b"\xc2\xa0"]
+    generator = random.Random(7)
+    odd += [bytes(generator.randrange(256) for _ in range(generator.randrange(1, 9))) for _ in range(3000)]
+    odd += [bytes(generator.choice(b"\xc2\xa0\xe2\x80\xaf \t\r\n\x85ab") for _ in range(generator.randrange(1, 9)))
+            for _ in range(3000)]
+    for content in odd:
+        try:
+            text = content.decode("utf-8")
+        except UnicodeDecodeError:
+            text = None
+        assert is_utf8(content) == (text is not None), content
+        if text is not None:
+            assert is_blank(content) == (not text.strip()), content
+    spaces = "\u00a0\u202f\u3000 \t\r\n".encode()
+    assert is_blank(spaces) and not is_blank(spaces + "я".encode()) and not is_blank(spaces + b"x")
