@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import errno
+import gc
 import json
 import os
 import shlex
@@ -747,6 +748,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_NO_SPACE
 
 
+def command() -> int:
+    """The `sovereignty` console script: main(), with the interpreter's shutdown made cheap.
+
+    Python's shutdown collects garbage over every object still alive, twice; after a run
+    that means the millions that importing Dagster, dbt and Great Expectations made, which took
+    2.0 s of every command (measured after an incremental national run: 0.17 s frozen). Frozen, the
+    collector skips them; everything else of the shutdown (atexit handlers such as logging's,
+    flushing, joining threads) runs as before. Tests call main(), so their process is not frozen.
+    """
+    code = main()
+    gc.freeze()
+    return code
+
+
 COMMANDS = {
     "demo": lambda settings, args: command_demo(settings, args.scale, args.seed, args.volume),
     "run": lambda settings, args: command_run(settings),
@@ -792,4 +807,4 @@ def disk_full_message(settings: Settings) -> str:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(command())
