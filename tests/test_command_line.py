@@ -183,20 +183,21 @@ def test_version_and_expected_conditions_are_one_line_with_their_exit_codes(tmp_
         no_traceback(result)
 
 
-def test_the_command_freezes_the_garbage_collector_before_the_interpreters_shutdown(tmp_path):
-    """`sovereignty` is cli.command: main's exit code, with every object frozen so that Python's
-    shutdown does not collect over them (2 s a command after a run); main alone, as tests call it,
-    freezes nothing."""
+def test_the_command_tunes_the_garbage_collector_and_freezes_it_before_the_shutdown(tmp_path):
+    """`sovereignty` is cli.command: main's exit code, the youngest generation collected after
+    10,000 allocations, and every object frozen so that Python's shutdown does not collect over
+    them (2 s a command after a run); main alone, as tests call it, changes nothing."""
     from importlib.metadata import entry_points
 
     (script,) = [e for e in entry_points(group="console_scripts") if e.name == "sovereignty"]
     assert script.value == "pipelines.command_line.cli:command"
     probe = ("import gc, sys; from pipelines.command_line import cli; sys.argv = ['sovereignty', 'run']; "
-             "code = cli.{}(); print(code, gc.get_freeze_count() > 0)")
-    for function, frozen in (("command", "True"), ("main", "False")):
+             "code = cli.{}(); print(code, gc.get_freeze_count() > 0, gc.get_threshold()[0])")
+    for function, frozen, threshold in (("command", "True", "10000"), ("main", "False", "700")):
         result = subprocess.run([sys.executable, "-c", probe.format(function)], capture_output=True, text=True,
                                 env=environment(tmp_path / "no-such-home"))
-        assert result.stdout.split() == ["2", frozen] and result.stderr.startswith("There is no home at "), function
+        assert result.stdout.split() == ["2", frozen, threshold], function
+        assert result.stderr.startswith("There is no home at "), function
 
 
 def test_status_counts_rejections_warnings_and_shows_times_with_their_zone(uninterrupted):
