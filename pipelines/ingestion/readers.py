@@ -148,8 +148,9 @@ def first_line(data: bytes) -> str:
 
 def is_blank(data: bytes) -> bool:
     """Whether UTF-8 bytes hold white space only (Unicode's, as str.strip counts it). Decoded only
-    when no printable ASCII character is found, which is at the first byte of any real file."""
-    return not data.strip() or (re.search(rb"[!-~]", data) is None and not data.decode("utf-8").strip())
+    when no printable ASCII character is found, which is at the first byte of any real file (a
+    bytes.strip() first would copy every file that ends with a line break)."""
+    return re.search(rb"[!-~]", data) is None and not data.decode("utf-8").strip()
 
 
 def detect_delimiter(header_line: str) -> str:
@@ -255,14 +256,14 @@ def csv_column(kind: ReportKind, content: bytes, column: str) -> pl.Series | Non
     end = content.find(b"\n")
     header_text = first_line(utf8_content(content if end < 0 else content[:end])[0])
     delimiter = detect_delimiter(header_text)
-    header = pl.read_csv(io.BytesIO(header_text.encode()), separator=delimiter, has_header=False, n_rows=1,
+    header = pl.read_csv(header_text.encode(), separator=delimiter, has_header=False, n_rows=1,
                          infer_schema=False, raise_if_empty=False)
     positions = {name: position for position, name in header_mapping(kind, list(header.row(0)) if header.height else []).items()}
     if column not in positions:
         return None
 
     def read_column(source: bytes, encoding: str) -> pl.Series | None:
-        frame = pl.read_csv(io.BytesIO(source), separator=delimiter, has_header=False, skip_rows=1,
+        frame = pl.read_csv(source, separator=delimiter, has_header=False, skip_rows=1,
                             columns=[positions[column]], infer_schema=False, raise_if_empty=False, encoding=encoding)
         return frame.to_series().str.strip_chars() if frame.width else None
 
