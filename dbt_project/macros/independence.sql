@@ -55,3 +55,11 @@
     {{ independence }}.{{ column }}{{ ',' if not loop.last }}
     {%- endfor %}
 {%- endmacro %}
+
+
+{#- The cells producer figures are reported for, as (level, the int_producer_quarter_outputs column
+    that is the cell's code): the product (okpd2), its priority area (project_code) and the area in
+    the enterprise's region (region_code; that cell's project_code is the area). -#}
+{% macro producer_cell_levels() -%}
+    {{ return([('product', 'okpd2'), ('area', 'project_code'), ('region', 'region_code')]) }}
+{%- endmacro %}

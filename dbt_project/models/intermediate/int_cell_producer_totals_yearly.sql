@@ -2,10 +2,10 @@
 
 -- Producer figures per cell (product, area, or area in a region; see int_cell_producer_quarters)
 -- and year. The sums are the cell's quarters' (int_cell_producer_totals); producer_count and
--- top_producer_output_value are taken on each enterprise's yearly output, its quarters summed
--- first. Only cells with producer rows appear.
+-- top_producer_output_value are taken on each enterprise's yearly output in the cell
+-- (int_cell_producer_years). Only cells with producer rows appear.
 -- Incremental by year: a run after one new quarter rebuilds only that quarter's year.
--- The years and their stamps are int_producer_quarter_outputs', which int_cell_producer_quarters (a
+-- The years and their stamps are int_producer_quarter_outputs', which int_cell_producer_years (a
 -- view) is computed from: asking the view for them would compute it whole.
 {%- set stamped_inputs = [[ref('int_producer_quarter_outputs'), 'last_load_id']] %}
 with years_to_build as (
@@ -30,24 +30,8 @@ cell_quarters as (
     group by totals.level, totals.code, totals.project_code, totals.year, years_to_build.last_load_id
 ),
 
--- The years are chosen by the inner join before the enterprises' quarters are summed: joined after
--- the sum, the yearly rebuild of one new quarter summed every year's rows first. Only the output is
--- summed per enterprise: the view then computes no other sum.
-enterprises as (
-    select
-        quarters.level,
-        quarters.code,
-        quarters.project_code,
-        quarters.year,
-        quarters.inn,
-        sum(quarters.output_value) as output_value
-    from {{ ref('int_cell_producer_quarters') }} as quarters
-    inner join years_to_build
-        on quarters.year = years_to_build.year
-    {{ only_periods_to_build('quarters.year', stamped_inputs, is_incremental(), grain='year') }}
-    group by quarters.level, quarters.code, quarters.project_code, quarters.year, quarters.inn
-),
-
+-- The years are chosen as constants (only_periods_to_build): they then reach the view's scan of
+-- int_producer_quarter_outputs, where a join would not (macros/incremental_periods.sql).
 producers as (
     select
         enterprises.level,
@@ -57,7 +41,8 @@ producers as (
         -- metrics.md: distinct inn with output_value > 0
         count(case when enterprises.output_value > 0 then enterprises.inn end) as producer_count,
         max(enterprises.output_value) as top_producer_output_value
-    from enterprises
+    from {{ ref('int_cell_producer_years') }} as enterprises
+    {{ only_periods_to_build('enterprises.year', stamped_inputs, is_incremental(), grain='year') }}
     group by enterprises.level, enterprises.code, enterprises.project_code, enterprises.year
 )
 
