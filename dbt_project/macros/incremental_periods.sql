@@ -76,12 +76,13 @@
 
 
 {#- A filter keeping only the quarters (years) periods_to_build chooses, as constants: for a model
-    that reads a view computed by group bys (int_cell_producer_quarters). DuckDB pushes the inner
-    join with periods_to_build down to a table's scan, but not through a view's union of group
-    bys: the view was then computed whole (4.4 s against 0.23 s for one quarter at national
-    scale). Written as constants, the filter reaches the view's input. The model still joins
-    periods_to_build for the stamps; a full build (not incremental) reads every quarter and needs
-    no filter. Arguments as periods_to_build's; column is the model's column of the grain. -#}
+    that reads a view computed by group bys (int_cell_producer_quarters, int_cell_producer_years).
+    DuckDB pushes the inner join with periods_to_build down to a table's scan, but not through a
+    view's union of group bys: the view was then computed whole (4.4 s against 0.23 s for one
+    quarter at national scale). Written as constants, the filter reaches the view's input. The
+    model still joins periods_to_build for the stamps; a full build (not incremental) reads every
+    quarter and needs no filter. Arguments as periods_to_build's; column is the model's column of
+    the grain. -#}
 {% macro only_periods_to_build(column, inputs, incremental, grain='period') %}
     {%- if execute and incremental -%}
         {%- set chosen = run_query(periods_to_build(inputs, incremental, grain)).columns[0].values() -%}
